@@ -1,0 +1,1 @@
+"""Service layer: plain Python over SQLAlchemy sessions. Never imports streamlit; never commits."""

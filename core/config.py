@@ -1,0 +1,59 @@
+"""Configuration, loaded once from the environment and shared by the app, the scheduler and the CLI."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    secret_key: str | None  # Fernet key for secrets at rest; generated into data_dir when unset
+    session_ttl_minutes: int
+    session_idle_minutes: int
+    lockout_threshold: int
+    lockout_base_seconds: int
+    lockout_max_seconds: int
+    owner_email: str | None
+    owner_password: str | None
+    scheduler_interval_seconds: int
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"Environment variable {name} must be a whole number, not {raw!r}.") from exc
+
+
+def load() -> Settings:
+    """Read the environment (no caching: tests call it after changing variables)."""
+    data_dir = Path(os.environ.get("IGNY8_DATA_DIR", ROOT / ".data"))
+    default_url = f"sqlite:///{data_dir / 'igny8.sqlite3'}"
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or default_url,
+        data_dir=data_dir,
+        secret_key=os.environ.get("IGNY8_SECRET_KEY") or None,
+        session_ttl_minutes=_int("IGNY8_SESSION_TTL_MINUTES", 12 * 60),
+        session_idle_minutes=_int("IGNY8_SESSION_IDLE_MINUTES", 60),
+        lockout_threshold=_int("IGNY8_LOCKOUT_THRESHOLD", 3),
+        lockout_base_seconds=_int("IGNY8_LOCKOUT_BASE_SECONDS", 30),
+        lockout_max_seconds=_int("IGNY8_LOCKOUT_MAX_SECONDS", 15 * 60),
+        owner_email=os.environ.get("IGNY8_OWNER_EMAIL") or None,
+        owner_password=os.environ.get("IGNY8_OWNER_PASSWORD") or None,
+        scheduler_interval_seconds=_int("IGNY8_SCHEDULER_INTERVAL_SECONDS", 60),
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process's settings, read once."""
+    return load()

@@ -1,0 +1,1 @@
+"""Data layer: typed SQLAlchemy models, engine/session factory, Alembic migrations. Knows nothing of core/."""

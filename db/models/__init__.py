@@ -1,0 +1,26 @@
+"""All mapped models; importing this package registers every table on Base.metadata."""
+from db.models.ai import (
+    AccountSettings, AIModelConfig, AIPrompt, AuthorProfile, CreditCostConfig, GlobalAIPrompt, IntegrationProvider,
+    ModuleEnableSettings, Strategy, SystemAISettings,
+)
+from db.models.billing import CreditPackage, CreditTransaction, CreditUsageLog, Invoice, Payment
+from db.models.identity import (
+    Account, Industry, IndustrySector, PasswordResetToken, Plan, SeedKeyword, Sector, Site, SiteUserAccess, User,
+)
+from db.models.operations import (
+    AutomationConfig, AutomationRun, OptimizationTask, PublishingRecord, PublishingSettings, SiteIntegration, SyncEvent,
+)
+from db.models.planner import Clusters, ContentIdeas, Keywords
+from db.models.writer import (
+    Content, ContentAttribute, ContentClusterMap, ContentTaxonomy, ContentTaxonomyRelation, Images, Tasks,
+)
+
+__all__ = [
+    "Account", "AccountSettings", "AIModelConfig", "AIPrompt", "AuthorProfile", "AutomationConfig", "AutomationRun",
+    "Clusters", "Content", "ContentAttribute", "ContentClusterMap", "ContentIdeas", "ContentTaxonomy",
+    "ContentTaxonomyRelation", "CreditCostConfig", "CreditPackage", "CreditTransaction", "CreditUsageLog",
+    "GlobalAIPrompt", "Images", "Industry", "IndustrySector", "IntegrationProvider", "Invoice", "Keywords",
+    "ModuleEnableSettings", "OptimizationTask", "PasswordResetToken", "Payment", "Plan", "PublishingRecord",
+    "PublishingSettings", "SeedKeyword", "Sector", "Site", "SiteIntegration", "SiteUserAccess", "Strategy",
+    "SyncEvent", "SystemAISettings", "Tasks", "User",
+]

@@ -1,0 +1,143 @@
+"""Automation, publishing, integration and optimization: per-site configuration and run/record rows."""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import AccountScoped, Base, BigId, SiteScoped, SiteSectorScoped, enum_type
+from db.enums import (
+    Frequency, OptimizationStatus, Platform, PlatformType, PublishStatus, RunStatus, RunTrigger, SyncStatus,
+)
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+TIME_SLOTS = ["09:00", "14:00", "18:00"]
+
+
+class AutomationConfig(SiteScoped, Base):
+    __tablename__ = "automation_config"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    frequency: Mapped[Frequency] = mapped_column(enum_type(Frequency), default=Frequency.daily)
+    scheduled_time: Mapped[time] = mapped_column(Time, default=time(2, 0))
+    stage_1_batch_size: Mapped[int] = mapped_column(Integer, default=20)  # keywords -> clusters
+    stage_2_batch_size: Mapped[int] = mapped_column(Integer, default=1)  # clusters -> ideas
+    stage_3_batch_size: Mapped[int] = mapped_column(Integer, default=20)  # ideas -> tasks
+    stage_4_batch_size: Mapped[int] = mapped_column(Integer, default=1)  # tasks -> content
+    stage_5_batch_size: Mapped[int] = mapped_column(Integer, default=1)  # content -> image prompts
+    stage_6_batch_size: Mapped[int] = mapped_column(Integer, default=1)  # image prompts -> images
+    within_stage_delay: Mapped[int] = mapped_column(Integer, default=3)  # seconds
+    between_stage_delay: Mapped[int] = mapped_column(Integer, default=5)  # seconds
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("site_id"),)
+
+
+class AutomationRun(SiteScoped, Base):
+    __tablename__ = "automation_run"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(100), unique=True)
+    trigger_type: Mapped[RunTrigger] = mapped_column(enum_type(RunTrigger), default=RunTrigger.manual)
+    status: Mapped[RunStatus] = mapped_column(enum_type(RunStatus), default=RunStatus.pending)
+    current_stage: Mapped[int] = mapped_column(Integer, default=1)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    total_credits_used: Mapped[int] = mapped_column(Integer, default=0)
+    stage_results: Mapped[dict] = mapped_column(JSON, default=dict)  # {"1": {...}, "2": {...}}
+    items_processed: Mapped[int] = mapped_column(Integer, default=0)
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PublishingSettings(SiteScoped, Base):
+    __tablename__ = "publishing_settings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    auto_approval_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_publish_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    daily_publish_limit: Mapped[int] = mapped_column(Integer, default=3)
+    weekly_publish_limit: Mapped[int] = mapped_column(Integer, default=15)
+    monthly_publish_limit: Mapped[int] = mapped_column(Integer, default=50)
+    publish_days: Mapped[list] = mapped_column(JSON, default=lambda: list(WEEKDAYS))
+    publish_time_slots: Mapped[list] = mapped_column(JSON, default=lambda: list(TIME_SLOTS))
+
+    __table_args__ = (
+        UniqueConstraint("site_id"),
+        CheckConstraint("daily_publish_limit >= 0 AND weekly_publish_limit >= 0 AND monthly_publish_limit >= 0",
+                        name="limits_non_negative"),
+    )
+
+
+class SiteIntegration(SiteScoped, Base):
+    __tablename__ = "site_integration"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[Platform] = mapped_column(enum_type(Platform), default=Platform.wordpress)
+    platform_type: Mapped[PlatformType] = mapped_column(enum_type(PlatformType), default=PlatformType.cms)
+    external_site_url: Mapped[str] = mapped_column(String(500), default="")
+    config_json: Mapped[dict] = mapped_column(JSON, default=dict)
+    credentials_json: Mapped[dict] = mapped_column(JSON, default=dict)  # values encrypted by core
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    sync_status: Mapped[SyncStatus] = mapped_column(enum_type(SyncStatus), default=SyncStatus.pending)
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sync_error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("site_id", "platform"),)
+
+
+class SyncEvent(SiteScoped, Base):
+    __tablename__ = "sync_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("site_integration.id", ondelete="CASCADE"), index=True)
+    event_type: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(50))
+    success: Mapped[bool] = mapped_column(Boolean, default=True)
+    content_id: Mapped[int | None] = mapped_column(BigId)
+    external_id: Mapped[str] = mapped_column(String(255), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class PublishingRecord(SiteSectorScoped, Base):
+    __tablename__ = "publishing_record"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"), index=True)
+    destination: Mapped[str] = mapped_column(String(50), default="wordpress")
+    destination_id: Mapped[str] = mapped_column(String(255), default="")
+    destination_url: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[PublishStatus] = mapped_column(enum_type(PublishStatus), default=PublishStatus.pending)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+
+
+class OptimizationTask(AccountScoped, Base):
+    __tablename__ = "optimization_task"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content.id", ondelete="CASCADE"), index=True)
+    scores_before: Mapped[dict] = mapped_column(JSON, default=dict)
+    scores_after: Mapped[dict] = mapped_column(JSON, default=dict)
+    html_before: Mapped[str] = mapped_column(Text, default="")
+    html_after: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[OptimizationStatus] = mapped_column(
+        enum_type(OptimizationStatus), default=OptimizationStatus.pending
+    )
+    credits_used: Mapped[int] = mapped_column(Integer, default=0)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
