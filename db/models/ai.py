@@ -5,11 +5,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
+    JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import AccountScoped, Base, BigId, Timestamps, enum_type, utcnow
+from db.base import UTCDateTime, AccountScoped, Base, BigId, Timestamps, enum_type, utcnow
 from db.enums import ModelType, ProviderType, QualityTier, Tone
 
 
@@ -73,7 +73,7 @@ class SystemAISettings(Base):
     image_size: Mapped[str] = mapped_column(String(20), default="1024x1024")
     default_quality_tier: Mapped[QualityTier] = mapped_column(enum_type(QualityTier), default=QualityTier.quality)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), onupdate=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=utcnow)
 
     __table_args__ = (
         CheckConstraint("id = 1", name="singleton"),

@@ -5,11 +5,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+    JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import AccountScoped, Base, BigId, Timestamps, enum_type
+from db.base import UTCDateTime, AccountScoped, Base, BigId, Timestamps, enum_type
 from db.enums import InvoiceStatus, PaymentMethod, PaymentStatus, TransactionType
 
 
@@ -90,9 +90,9 @@ class Invoice(AccountScoped, Base):
     total: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     status: Mapped[InvoiceStatus] = mapped_column(enum_type(InvoiceStatus), default=InvoiceStatus.draft)
-    invoice_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    due_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    invoice_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     line_items: Mapped[list] = mapped_column(JSON, default=list)
     stripe_invoice_id: Mapped[str] = mapped_column(String(255), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -111,7 +111,7 @@ class Payment(AccountScoped, Base):
     provider_reference: Mapped[str] = mapped_column(String(255), default="")
     manual_notes: Mapped[str] = mapped_column(Text, default="")
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failure_reason: Mapped[str] = mapped_column(Text, default="")
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)

@@ -5,11 +5,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
+    JSON, Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import AccountScoped, Base, BigId, SiteScoped, Timestamps, enum_type
+from db.base import UTCDateTime, AccountScoped, Base, BigId, SiteScoped, Timestamps, enum_type
 from db.enums import AccountStatus, Role
 
 
@@ -50,10 +50,10 @@ class Account(Timestamps, Base):
     credits: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[AccountStatus] = mapped_column(enum_type(AccountStatus), default=AccountStatus.trial)
     # Period start of the last monthly plan grant (so a period is granted once).
-    credits_period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    credits_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_system: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    plan: Mapped[Plan | None] = relationship(lazy="joined")
+    plan: Mapped[Plan | None] = relationship()
 
     __table_args__ = (CheckConstraint("credits >= 0", name="credits_non_negative"),)
 
@@ -71,8 +71,8 @@ class User(Timestamps, Base):
     role: Mapped[Role] = mapped_column(enum_type(Role), default=Role.viewer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Bumped on password change or forced logout: sessions issued before it end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -87,8 +87,8 @@ class PasswordResetToken(AccountScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Industry(Timestamps, Base):

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
+    JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import AccountScoped, Base, BigId, SiteScoped, SiteSectorScoped, enum_type
+from db.base import UTCDateTime, AccountScoped, Base, BigId, SiteScoped, SiteSectorScoped, enum_type
 from db.enums import (
     Frequency, OptimizationStatus, Platform, PlatformType, PublishStatus, RunStatus, RunTrigger, SyncStatus,
 )
@@ -32,8 +32,8 @@ class AutomationConfig(SiteScoped, Base):
     stage_6_batch_size: Mapped[int] = mapped_column(Integer, default=1)  # image prompts -> images
     within_stage_delay: Mapped[int] = mapped_column(Integer, default=3)  # seconds
     between_stage_delay: Mapped[int] = mapped_column(Integer, default=5)  # seconds
-    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("site_id"),)
 
@@ -47,18 +47,18 @@ class AutomationRun(SiteScoped, Base):
     status: Mapped[RunStatus] = mapped_column(enum_type(RunStatus), default=RunStatus.pending)
     current_stage: Mapped[int] = mapped_column(Integer, default=1)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     total_credits_used: Mapped[int] = mapped_column(Integer, default=0)
     stage_results: Mapped[dict] = mapped_column(JSON, default=dict)  # {"1": {...}, "2": {...}}
     items_processed: Mapped[int] = mapped_column(Integer, default=0)
     items_total: Mapped[int] = mapped_column(Integer, default=0)
     error_message: Mapped[str] = mapped_column(Text, default="")
     claimed_by: Mapped[str | None] = mapped_column(String(100))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PublishingSettings(SiteScoped, Base):
@@ -92,7 +92,7 @@ class SiteIntegration(SiteScoped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_status: Mapped[SyncStatus] = mapped_column(enum_type(SyncStatus), default=SyncStatus.pending)
-    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sync_error: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("site_id", "platform"),)
@@ -122,7 +122,7 @@ class PublishingRecord(SiteSectorScoped, Base):
     destination_id: Mapped[str] = mapped_column(String(255), default="")
     destination_url: Mapped[str] = mapped_column(String(1000), default="")
     status: Mapped[PublishStatus] = mapped_column(enum_type(PublishStatus), default=PublishStatus.pending)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error_message: Mapped[str] = mapped_column(Text, default="")
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
 

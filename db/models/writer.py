@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, BigId, SiteSectorScoped, SoftDelete, enum_type
+from db.base import UTCDateTime, Base, BigId, SiteSectorScoped, SoftDelete, enum_type
 from db.enums import (
     AttributeType, ClusterRole, ContentSource, ContentStatus, ContentStructure, ContentType, ImageStatus, ImageType,
     MapSource, SiteStatus, SyncStatus, TaskStatus, TaxonomyType,
@@ -52,8 +52,8 @@ class Content(SiteSectorScoped, SoftDelete, Base):
     source: Mapped[ContentSource] = mapped_column(enum_type(ContentSource), default=ContentSource.igny8)
     status: Mapped[ContentStatus] = mapped_column(enum_type(ContentStatus), default=ContentStatus.draft)
     site_status: Mapped[SiteStatus] = mapped_column(enum_type(SiteStatus), default=SiteStatus.not_published)
-    scheduled_publish_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    site_status_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    site_status_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     external_id: Mapped[str] = mapped_column(String(255), default="")
     external_url: Mapped[str] = mapped_column(String(1000), default="")
     external_type: Mapped[str] = mapped_column(String(100), default="")
@@ -61,7 +61,7 @@ class Content(SiteSectorScoped, SoftDelete, Base):
     sync_status: Mapped[SyncStatus] = mapped_column(enum_type(SyncStatus), default=SyncStatus.pending)
     # Lease of a scheduler process publishing this item (claim -> commit -> work -> record).
     claimed_by: Mapped[str | None] = mapped_column(String(100))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_content_site_status_scheduled", "site_status", "scheduled_publish_at"),)
 
