@@ -9,8 +9,17 @@ from sqlalchemy.orm import Session
 from core.prompts_default import DEFAULT_PROMPTS
 from db.enums import ModelType, ProviderType, QualityTier, Tone
 from db.models import (
-    AIModelConfig, AuthorProfile, CreditCostConfig, CreditPackage, GlobalAIPrompt, Industry, IndustrySector,
-    IntegrationProvider, Plan, Strategy, SystemAISettings,
+    AIModelConfig,
+    AuthorProfile,
+    CreditCostConfig,
+    CreditPackage,
+    GlobalAIPrompt,
+    Industry,
+    IndustrySector,
+    IntegrationProvider,
+    Plan,
+    Strategy,
+    SystemAISettings,
 )
 
 PROVIDERS = [

@@ -1,18 +1,47 @@
 """All mapped models; importing this package registers every table on Base.metadata."""
 from db.models.ai import (
-    AccountSettings, AIModelConfig, AIPrompt, AuthorProfile, CreditCostConfig, GlobalAIPrompt, IntegrationProvider,
-    ModuleEnableSettings, Strategy, SystemAISettings,
+    AccountSettings,
+    AIModelConfig,
+    AIPrompt,
+    AuthorProfile,
+    CreditCostConfig,
+    GlobalAIPrompt,
+    IntegrationProvider,
+    ModuleEnableSettings,
+    Strategy,
+    SystemAISettings,
 )
 from db.models.billing import CreditPackage, CreditTransaction, CreditUsageLog, Invoice, Payment
 from db.models.identity import (
-    Account, Industry, IndustrySector, PasswordResetToken, Plan, SeedKeyword, Sector, Site, SiteUserAccess, User,
+    Account,
+    Industry,
+    IndustrySector,
+    PasswordResetToken,
+    Plan,
+    Sector,
+    SeedKeyword,
+    Site,
+    SiteUserAccess,
+    User,
 )
 from db.models.operations import (
-    AutomationConfig, AutomationRun, OptimizationTask, PublishingRecord, PublishingSettings, SiteIntegration, SyncEvent,
+    AutomationConfig,
+    AutomationRun,
+    OptimizationTask,
+    PublishingRecord,
+    PublishingSettings,
+    SiteIntegration,
+    SyncEvent,
 )
 from db.models.planner import Clusters, ContentIdeas, Keywords
 from db.models.writer import (
-    Content, ContentAttribute, ContentClusterMap, ContentTaxonomy, ContentTaxonomyRelation, Images, Tasks,
+    Content,
+    ContentAttribute,
+    ContentClusterMap,
+    ContentTaxonomy,
+    ContentTaxonomyRelation,
+    Images,
+    Tasks,
 )
 
 __all__ = [

@@ -5,11 +5,22 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import UTCDateTime, AccountScoped, Base, BigId, Timestamps, enum_type, utcnow
+from db.base import AccountScoped, Base, BigId, Timestamps, UTCDateTime, enum_type, utcnow
 from db.enums import ModelType, ProviderType, QualityTier, Tone
 
 

@@ -5,11 +5,20 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import UTCDateTime, AccountScoped, Base, BigId, Timestamps, enum_type
+from db.base import AccountScoped, Base, BigId, Timestamps, UTCDateTime, enum_type
 from db.enums import InvoiceStatus, PaymentMethod, PaymentStatus, TransactionType
 
 

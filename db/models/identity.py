@@ -5,11 +5,19 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import UTCDateTime, AccountScoped, Base, BigId, SiteScoped, Timestamps, enum_type
+from db.base import AccountScoped, Base, BigId, SiteScoped, Timestamps, UTCDateTime, enum_type
 from db.enums import AccountStatus, Role
 
 

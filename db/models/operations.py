@@ -4,13 +4,28 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import UTCDateTime, AccountScoped, Base, BigId, SiteScoped, SiteSectorScoped, enum_type
+from db.base import AccountScoped, Base, BigId, SiteScoped, SiteSectorScoped, UTCDateTime, enum_type
 from db.enums import (
-    Frequency, OptimizationStatus, Platform, PlatformType, PublishStatus, RunStatus, RunTrigger, SyncStatus,
+    Frequency,
+    OptimizationStatus,
+    Platform,
+    PlatformType,
+    PublishStatus,
+    RunStatus,
+    RunTrigger,
+    SyncStatus,
 )
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

@@ -3,13 +3,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import UTCDateTime, Base, BigId, SiteSectorScoped, SoftDelete, enum_type
+from db.base import Base, BigId, SiteSectorScoped, SoftDelete, UTCDateTime, enum_type
 from db.enums import (
-    AttributeType, ClusterRole, ContentSource, ContentStatus, ContentStructure, ContentType, ImageStatus, ImageType,
-    MapSource, SiteStatus, SyncStatus, TaskStatus, TaxonomyType,
+    AttributeType,
+    ClusterRole,
+    ContentSource,
+    ContentStatus,
+    ContentStructure,
+    ContentType,
+    ImageStatus,
+    ImageType,
+    MapSource,
+    SiteStatus,
+    SyncStatus,
+    TaskStatus,
+    TaxonomyType,
 )
 
 
