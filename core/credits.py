@@ -1,0 +1,182 @@
+"""The credit ledger: lock the account, check, append with balance_after; idempotent; never negative."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import tenancy
+from core.errors import InsufficientCredits, NotFound, ValidationFailed
+from core.tenancy import Actor
+from db.base import utcnow
+from db.enums import TransactionType
+from db.models import Account, CreditTransaction, CreditUsageLog, Plan
+
+GRANT_TYPES = frozenset({TransactionType.purchase, TransactionType.subscription, TransactionType.refund,
+                         TransactionType.adjustment})
+MAX_AMOUNT = 100_000_000
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What an AI call used, for its CreditUsageLog row."""
+
+    operation_type: str
+    model_used: str = ""
+    tokens_input: int = 0
+    tokens_output: int = 0
+    cost_usd: Decimal = Decimal("0")
+    site_id: int | None = None
+    related_object_type: str = ""
+    related_object_id: int | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    transaction: CreditTransaction
+    usage_log: CreditUsageLog | None
+    replayed: bool  # True when the idempotency key had been charged before: nothing new was written
+
+
+def _lock_account(session: Session, account_id: int) -> Account:
+    account = session.scalars(select(Account).where(Account.id == account_id).with_for_update()).one_or_none()
+    if account is None:
+        raise NotFound(f"Account #{account_id} was not found.")
+    return account
+
+
+def _existing(session: Session, account_id: int, key: str | None) -> CreditTransaction | None:
+    if not key:
+        return None
+    return session.scalars(select(CreditTransaction).where(
+        CreditTransaction.account_id == account_id, CreditTransaction.idempotency_key == key)).one_or_none()
+
+
+def _amount(value: object) -> int:
+    try:
+        amount = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"The amount must be a whole number of credits, not “{value}”.") from exc
+    if amount != value and not isinstance(value, str):
+        raise ValidationFailed("The amount must be a whole number of credits.")
+    if abs(amount) > MAX_AMOUNT:
+        raise ValidationFailed(f"The amount must be at most {MAX_AMOUNT:,} credits.")
+    return amount
+
+
+def _append(session: Session, account: Account, *, amount: int, kind: TransactionType, description: str,
+            key: str | None, created_by: int | None, metadata: dict | None = None,
+            now: datetime | None = None) -> CreditTransaction:
+    if account.credits + amount < 0:
+        raise InsufficientCredits(needed=-amount, balance=account.credits)
+    account.credits += amount
+    tx = CreditTransaction(account_id=account.id, transaction_type=kind, amount=amount, balance_after=account.credits,
+                           description=description, idempotency_key=key, created_by_id=created_by,
+                           metadata_=metadata or {}, created_at=now or utcnow())
+    session.add(tx)
+    session.flush()
+    return tx
+
+
+def grant(session: Session, actor: Actor, *, amount: int, kind: str, reason: str,
+          idempotency_key: str | None = None) -> CreditTransaction:
+    """Add (or, for an adjustment, remove) credits with a reason; owners, admins and developers only."""
+    tenancy.require_admin(actor)
+    account_id = tenancy.require_account(actor)
+    try:
+        kind_ = TransactionType(kind)
+    except ValueError as exc:
+        raise ValidationFailed(f"Kind must be one of {', '.join(sorted(t.value for t in GRANT_TYPES))}.") from exc
+    if kind_ not in GRANT_TYPES:
+        raise ValidationFailed("Deductions are made by charges, not grants.")
+    amount_ = _amount(amount)
+    if amount_ == 0 or (amount_ < 0 and kind_ != TransactionType.adjustment):
+        raise ValidationFailed("Grant a positive number of credits (only an adjustment may be negative).")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationFailed("Say why the credits are added (the reason goes into the ledger).")
+    account = _lock_account(session, account_id)
+    previous = _existing(session, account_id, idempotency_key)
+    if previous is not None:
+        return previous
+    return _append(session, account, amount=amount_, kind=kind_, description=reason[:1000], key=idempotency_key,
+                   created_by=actor.user_id)
+
+
+def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str, description: str,
+           usage: Usage | None = None, now: datetime | None = None) -> ChargeResult:
+    """Deduct credits for work done in this same transaction; a repeated key charges nothing."""
+    account_id = tenancy.require_account(actor)
+    amount = _amount(credits)
+    if amount < 0:
+        raise ValidationFailed("A charge cannot be negative.")
+    if not idempotency_key:
+        raise ValidationFailed("Every charge needs an idempotency key.")
+    account = _lock_account(session, account_id)
+    previous = _existing(session, account_id, idempotency_key)
+    if previous is not None:
+        return ChargeResult(previous, None, replayed=True)
+    now = now or utcnow()
+    tx = _append(session, account, amount=-amount, kind=TransactionType.deduction, description=description[:1000],
+                 key=idempotency_key, created_by=actor.user_id, now=now)
+    log = None
+    if usage is not None:
+        log = CreditUsageLog(account_id=account_id, site_id=usage.site_id, user_id=actor.user_id,
+                             operation_type=usage.operation_type, credits_used=amount, cost_usd=usage.cost_usd,
+                             model_used=usage.model_used, tokens_input=usage.tokens_input,
+                             tokens_output=usage.tokens_output, related_object_type=usage.related_object_type,
+                             related_object_id=usage.related_object_id, transaction_id=tx.id,
+                             metadata_=usage.metadata, created_at=now)
+        session.add(log)
+        session.flush()
+    return ChargeResult(tx, log, replayed=False)
+
+
+def ensure_balance(session: Session, actor: Actor, *, needed: int) -> int:
+    """Refuse up front when the balance is below an estimate; returns the balance (no lock: a pre-check)."""
+    account_id = tenancy.require_account(actor)
+    balance = session.scalar(select(Account.credits).where(Account.id == account_id)) or 0
+    if balance < needed:
+        raise InsufficientCredits(needed=needed, balance=balance)
+    return balance
+
+
+def grant_plan_period(session: Session, *, account_id: int, now: datetime | None = None) -> CreditTransaction | None:
+    """The plan's monthly credits, at most once per calendar month (UTC); None when nothing is due."""
+    now = now or utcnow()
+    account = _lock_account(session, account_id)
+    plan = session.get(Plan, account.plan_id) if account.plan_id else None
+    if plan is None or plan.included_credits <= 0:
+        return None
+    key = f"plan:{now:%Y-%m}"
+    if _existing(session, account_id, key) is not None:
+        return None
+    period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    account.credits_period_start = period_start
+    return _append(session, account, amount=plan.included_credits, kind=TransactionType.subscription,
+                   description=f"{plan.name} plan credits for {now:%B %Y}", key=key, created_by=None, now=now)
+
+
+def balance(session: Session, actor: Actor) -> int:
+    """The current balance of the account in scope."""
+    account_id = tenancy.require_account(actor)
+    return session.scalar(select(Account.credits).where(Account.id == account_id)) or 0
+
+
+def ledger_sum(session: Session, *, account_id: int) -> int:
+    """Sum of every ledger amount of an account (equals its balance: a checked invariant)."""
+    return session.scalar(select(func.coalesce(func.sum(CreditTransaction.amount), 0))
+                          .where(CreditTransaction.account_id == account_id)) or 0
+
+
+def list_ledger(session: Session, actor: Actor, *, limit: int = 100,
+                before_id: int | None = None) -> list[CreditTransaction]:
+    """The newest ledger rows first, keyset-paginated by id."""
+    stmt = tenancy.scoped(select(CreditTransaction), CreditTransaction, actor)
+    if before_id is not None:
+        stmt = stmt.where(CreditTransaction.id < before_id)
+    return list(session.scalars(stmt.order_by(CreditTransaction.id.desc()).limit(max(1, min(limit, 1000)))))

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Set-up and run in one step, with nothing but Python 3.11+:
+
+    python3 dev.py run     # venv + dependencies, migrate the SQLite default, start the scheduler and the dashboard
+    python3 dev.py test    # venv + dependencies, the whole test suite on SQLite and PostgreSQL
+    python3 dev.py bench   # the benchmarks under bench/
+    python3 dev.py cli ... # python -m core.cli ... inside the venv
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("IGNY8_VENV", ROOT / ".venv"))
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".requirements.sha256"
+
+
+def ensure_venv() -> None:
+    """Create the virtualenv and install requirements.txt when it changed since the last install."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
+    if not PY.exists():
+        print(f"Creating virtualenv in {VENV} …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "requirements.txt").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    print("Installing dependencies from requirements.txt …", flush=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r",
+                    str(ROOT / "requirements.txt")], check=True)
+    STAMP.write_text(wanted)
+
+
+def ensure_browser() -> None:
+    """The end-to-end tests drive Debian's Chromium; install it when missing and we may (root with apt-get)."""
+    if os.environ.get("IGNY8_SKIP_BROWSER") == "1" or shutil.which("chromium"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing Chromium for the end-to-end tests (apt-get) …", flush=True)
+        quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, **quiet)
+    if not shutil.which("chromium"):
+        print("Chromium is not installed: the browser tests will be skipped.", flush=True)
+
+
+def run_app(extra: list[str]) -> int:
+    """Migrate once, then the scheduler in the background and the dashboard in the foreground."""
+    env = dict(os.environ)
+    subprocess.run([str(PY), "-m", "core.cli", "migrate"], cwd=ROOT, env=env, check=True)
+    scheduler = subprocess.Popen([str(PY), str(ROOT / "scheduler.py")], cwd=ROOT, env=env)
+    print(f"Scheduler started (pid {scheduler.pid}). Dashboard: http://localhost:8501", flush=True)
+    try:
+        return subprocess.call([str(PY), "-m", "streamlit", "run", str(ROOT / "app.py"), *extra], cwd=ROOT, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+
+
+def main(argv: list[str]) -> int:
+    command, extra = (argv[0], argv[1:]) if argv else ("run", [])
+    if command not in {"run", "test", "bench", "cli"}:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    if command == "run":
+        return run_app(extra)
+    if command == "test":
+        ensure_browser()
+        return subprocess.call([str(PY), "-m", "pytest", *extra], cwd=ROOT)
+    if command == "cli":
+        return subprocess.call([str(PY), "-m", "core.cli", *extra], cwd=ROOT)
+    return subprocess.call([str(PY), str(ROOT / "bench" / "run_all.py"), *extra], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,102 @@
+"""The credit ledger: grants, charges, idempotency, never negative, balance == sum(ledger)."""
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from core import credits
+from core.errors import AccessDenied, InsufficientCredits, ValidationFailed
+from db.enums import Role
+from db.models import CreditTransaction, CreditUsageLog
+from tests import factories as f
+
+
+@pytest.fixture
+def owner(session):
+    acct = f.account(session)
+    return acct, f.owner_actor(session, acct)
+
+
+def test_grant_then_charge_keeps_balance_equal_to_ledger(session, owner):
+    acct, a = owner
+    credits.grant(session, a, amount=100, kind="purchase", reason="Bought 100")
+    res = credits.charge(session, a, credits=30, idempotency_key="job-1", description="ideas",
+                         usage=credits.Usage(operation_type="idea_generation", model_used="gpt-4o-mini",
+                                             tokens_input=1200, tokens_output=800, cost_usd=Decimal("0.00066")))
+    assert res.transaction.balance_after == 70 and not res.replayed
+    assert res.usage_log.credits_used == 30 and res.usage_log.transaction_id == res.transaction.id
+    assert credits.balance(session, a) == 70 == credits.ledger_sum(session, account_id=acct.id)
+
+
+def test_repeated_idempotency_key_charges_once(session, owner):
+    acct, a = owner
+    credits.grant(session, a, amount=50, kind="purchase", reason="x")
+    first = credits.charge(session, a, credits=10, idempotency_key="retry-me", description="c")
+    again = credits.charge(session, a, credits=10, idempotency_key="retry-me", description="c")
+    assert again.replayed and again.transaction.id == first.transaction.id
+    assert credits.balance(session, a) == 40
+    n = session.scalar(select(func.count()).select_from(CreditTransaction)
+                       .where(CreditTransaction.account_id == acct.id))
+    assert n == 2
+
+
+def test_charge_beyond_balance_is_refused_and_writes_nothing(session, owner):
+    acct, a = owner
+    credits.grant(session, a, amount=5, kind="purchase", reason="x")
+    with pytest.raises(InsufficientCredits, match="needs 6 credits but the account has 5"):
+        with session.begin_nested():
+            credits.charge(session, a, credits=6, idempotency_key="k", description="c",
+                           usage=credits.Usage(operation_type="clustering"))
+    assert credits.balance(session, a) == 5
+    assert session.scalar(select(func.count()).select_from(CreditUsageLog)
+                          .where(CreditUsageLog.account_id == acct.id)) == 0
+
+
+def test_negative_adjustment_cannot_go_below_zero(session, owner):
+    _, a = owner
+    credits.grant(session, a, amount=10, kind="purchase", reason="x")
+    credits.grant(session, a, amount=-4, kind="adjustment", reason="correction")
+    with pytest.raises(InsufficientCredits):
+        credits.grant(session, a, amount=-7, kind="adjustment", reason="too much")
+    assert credits.balance(session, a) == 6
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"amount": 0, "kind": "purchase", "reason": "x"}, "positive"),
+    ({"amount": -5, "kind": "refund", "reason": "x"}, "positive"),
+    ({"amount": 5, "kind": "deduction", "reason": "x"}, "charges"),
+    ({"amount": 5, "kind": "gift", "reason": "x"}, "Kind must be"),
+    ({"amount": 5, "kind": "purchase", "reason": "  "}, "reason"),
+    ({"amount": "ten", "kind": "purchase", "reason": "x"}, "whole number"),
+])
+def test_grant_input_is_checked(session, owner, kwargs, message):
+    _, a = owner
+    with pytest.raises(ValidationFailed, match=message):
+        credits.grant(session, a, **kwargs)
+
+
+def test_only_admins_grant(session, owner):
+    acct, _ = owner
+    editor = f.actor(session, f.user(session, acct, role=Role.editor))
+    with pytest.raises(AccessDenied):
+        credits.grant(session, editor, amount=5, kind="purchase", reason="x")
+
+
+def test_plan_credits_granted_once_per_month(session):
+    acct = f.account(session, plan="starter")
+    nov = datetime(2026, 11, 3, tzinfo=timezone.utc)
+    assert credits.grant_plan_period(session, account_id=acct.id, now=nov).amount == 1000
+    assert credits.grant_plan_period(session, account_id=acct.id, now=nov.replace(day=28)) is None
+    dec = credits.grant_plan_period(session, account_id=acct.id, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    assert dec.amount == 1000 and dec.balance_after == 2000
+    assert credits.ledger_sum(session, account_id=acct.id) == 2000
+
+
+def test_ledger_is_keyset_paginated_newest_first(session, owner):
+    _, a = owner
+    for i in range(5):
+        credits.grant(session, a, amount=i + 1, kind="purchase", reason=f"g{i}")
+    page1 = credits.list_ledger(session, a, limit=2)
+    page2 = credits.list_ledger(session, a, limit=2, before_id=page1[-1].id)
+    assert [t.amount for t in page1] == [5, 4] and [t.amount for t in page2] == [3, 2]
