@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import tenancy
-from core.errors import InsufficientCredits, NotFound, ValidationFailed
+from core.errors import Conflict, InsufficientCredits, NotFound, ValidationFailed
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import TransactionType
@@ -37,9 +38,18 @@ class Usage:
 
 @dataclass(frozen=True)
 class ChargeResult:
-    transaction: CreditTransaction
-    usage_log: CreditUsageLog | None
+    transaction_id: int
+    credits: int
+    balance_after: int
+    usage_log_id: int | None
     replayed: bool  # True when the idempotency key had been charged before: nothing new was written
+
+
+class DuplicateCharge(Conflict):
+    """Another transaction charged the same idempotency key at the same moment; this one must not."""
+
+    def __init__(self, key: str):
+        super().__init__(f"This work was charged already (key “{key}”); nothing was charged twice.")
 
 
 def _lock_account(session: Session, account_id: int) -> Account:
@@ -116,24 +126,49 @@ def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str
         raise ValidationFailed("A charge cannot be negative.")
     if not idempotency_key:
         raise ValidationFailed("Every charge needs an idempotency key.")
-    account = _lock_account(session, account_id)
-    previous = _existing(session, account_id, idempotency_key)
+    # The hot path of every AI call: plain statements, and the account row locked for as short a time as
+    # possible. A replay is recognised before the lock; a concurrent replay is stopped by the unique key.
+    previous = session.execute(select(CreditTransaction.id, CreditTransaction.amount, CreditTransaction.balance_after)
+                               .where(CreditTransaction.account_id == account_id,
+                                      CreditTransaction.idempotency_key == idempotency_key)).first()
     if previous is not None:
-        return ChargeResult(previous, None, replayed=True)
+        return ChargeResult(previous.id, -previous.amount, previous.balance_after, None, replayed=True)
+    # UPDATE … WHERE credits >= amount takes the row lock and checks the balance in one round trip.
+    after = session.scalar(update(Account).where(Account.id == account_id, Account.credits >= amount)
+                           .values(credits=Account.credits - amount).returning(Account.credits)
+                           .execution_options(synchronize_session=False))
+    if after is None:
+        bal = session.scalar(select(Account.credits).where(Account.id == account_id))
+        if bal is None:
+            raise NotFound(f"Account #{account_id} was not found.")
+        raise InsufficientCredits(needed=amount, balance=bal)
+    _refresh_loaded_account(session, account_id, after)
     now = now or utcnow()
-    tx = _append(session, account, amount=-amount, kind=TransactionType.deduction, description=description[:1000],
-                 key=idempotency_key, created_by=actor.user_id, now=now)
-    log = None
+    try:
+        tx_id = session.scalar(insert(CreditTransaction).returning(CreditTransaction.id).values(
+            account_id=account_id, transaction_type=TransactionType.deduction, amount=-amount, balance_after=after,
+            description=description[:1000], reference_id="", idempotency_key=idempotency_key,
+            created_by_id=actor.user_id, metadata_={}, created_at=now, updated_at=now))
+    except IntegrityError as exc:
+        raise DuplicateCharge(idempotency_key) from exc
+    log_id = None
     if usage is not None:
-        log = CreditUsageLog(account_id=account_id, site_id=usage.site_id, user_id=actor.user_id,
-                             operation_type=usage.operation_type, credits_used=amount, cost_usd=usage.cost_usd,
-                             model_used=usage.model_used, tokens_input=usage.tokens_input,
-                             tokens_output=usage.tokens_output, related_object_type=usage.related_object_type,
-                             related_object_id=usage.related_object_id, transaction_id=tx.id,
-                             metadata_=usage.metadata, created_at=now)
-        session.add(log)
-        session.flush()
-    return ChargeResult(tx, log, replayed=False)
+        log_id = session.scalar(insert(CreditUsageLog).returning(CreditUsageLog.id).values(
+            account_id=account_id, site_id=usage.site_id, user_id=actor.user_id, operation_type=usage.operation_type,
+            credits_used=amount, cost_usd=usage.cost_usd, model_used=usage.model_used,
+            tokens_input=usage.tokens_input, tokens_output=usage.tokens_output,
+            related_object_type=usage.related_object_type, related_object_id=usage.related_object_id,
+            transaction_id=tx_id, metadata_=usage.metadata, created_at=now, updated_at=now))
+    return ChargeResult(tx_id, amount, after, log_id, replayed=False)
+
+
+def _refresh_loaded_account(session: Session, account_id: int, credits: int) -> None:
+    # An Account already loaded in this session must not keep (and later flush) a stale balance.
+    loaded = session.identity_map.get(session.identity_key(Account, account_id))  # type: ignore[arg-type]
+    if loaded is not None:
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        set_committed_value(loaded, "credits", credits)
 
 
 def ensure_balance(session: Session, actor: Actor, *, needed: int) -> int:

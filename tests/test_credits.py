@@ -24,8 +24,9 @@ def test_grant_then_charge_keeps_balance_equal_to_ledger(session, owner):
     res = credits.charge(session, a, credits=30, idempotency_key="job-1", description="ideas",
                          usage=credits.Usage(operation_type="idea_generation", model_used="gpt-4o-mini",
                                              tokens_input=1200, tokens_output=800, cost_usd=Decimal("0.00066")))
-    assert res.transaction.balance_after == 70 and not res.replayed
-    assert res.usage_log.credits_used == 30 and res.usage_log.transaction_id == res.transaction.id
+    assert res.balance_after == 70 and res.credits == 30 and not res.replayed
+    log = session.get(CreditUsageLog, res.usage_log_id)
+    assert log.credits_used == 30 and log.transaction_id == res.transaction_id and log.tokens_input == 1200
     assert credits.balance(session, a) == 70 == credits.ledger_sum(session, account_id=acct.id)
 
 
@@ -34,7 +35,7 @@ def test_repeated_idempotency_key_charges_once(session, owner):
     credits.grant(session, a, amount=50, kind="purchase", reason="x")
     first = credits.charge(session, a, credits=10, idempotency_key="retry-me", description="c")
     again = credits.charge(session, a, credits=10, idempotency_key="retry-me", description="c")
-    assert again.replayed and again.transaction.id == first.transaction.id
+    assert again.replayed and again.transaction_id == first.transaction_id and again.balance_after == 40
     assert credits.balance(session, a) == 40
     n = session.scalar(select(func.count()).select_from(CreditTransaction)
                        .where(CreditTransaction.account_id == acct.id))
@@ -100,3 +101,12 @@ def test_ledger_is_keyset_paginated_newest_first(session, owner):
     page1 = credits.list_ledger(session, a, limit=2)
     page2 = credits.list_ledger(session, a, limit=2, before_id=page1[-1].id)
     assert [t.amount for t in page1] == [5, 4] and [t.amount for t in page2] == [3, 2]
+
+
+def test_a_loaded_account_sees_the_charged_balance(session, owner):
+    acct, a = owner
+    credits.grant(session, a, amount=20, kind="purchase", reason="x")
+    credits.charge(session, a, credits=7, idempotency_key="seen", description="c")
+    assert acct.credits == 13
+    session.flush()  # nothing stale to write back
+    assert credits.balance(session, a) == 13 == credits.ledger_sum(session, account_id=acct.id)
