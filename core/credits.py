@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,16 @@ class ChargeResult:
     balance_after: int
     usage_log_id: int | None
     replayed: bool  # True when the idempotency key had been charged before: nothing new was written
+
+
+_acct, _tx, _log = Account.__table__, CreditTransaction.__table__, CreditUsageLog.__table__
+_FIND_KEY = select(_tx.c.id, _tx.c.amount, _tx.c.balance_after).where(
+    _tx.c.account_id == bindparam("aid"), _tx.c.idempotency_key == bindparam("key"))
+_DEDUCT = (update(_acct).where(_acct.c.id == bindparam("aid"), _acct.c.credits >= bindparam("amt"))
+           .values(credits=_acct.c.credits - bindparam("amt")).returning(_acct.c.credits))
+_BALANCE = select(_acct.c.credits).where(_acct.c.id == bindparam("aid"))
+_TX_INSERT = insert(_tx).returning(_tx.c.id)
+_LOG_INSERT = insert(_log).returning(_log.c.id)
 
 
 class DuplicateCharge(Conflict):
@@ -126,39 +136,38 @@ def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str
         raise ValidationFailed("A charge cannot be negative.")
     if not idempotency_key:
         raise ValidationFailed("Every charge needs an idempotency key.")
-    # The hot path of every AI call: plain statements, and the account row locked for as short a time as
-    # possible. A replay is recognised before the lock; a concurrent replay is stopped by the unique key.
-    previous = session.execute(select(CreditTransaction.id, CreditTransaction.amount, CreditTransaction.balance_after)
-                               .where(CreditTransaction.account_id == account_id,
-                                      CreditTransaction.idempotency_key == idempotency_key)).first()
+    # The hot path of every AI call: statements built once, run on the session's connection without the ORM
+    # layer, and the account row locked for as short a time as possible. A replay is recognised before the
+    # lock; a concurrent replay is stopped by the unique key.
+    conn = session.connection()
+    previous = conn.execute(_FIND_KEY, {"aid": account_id, "key": idempotency_key}).first()
     if previous is not None:
         return ChargeResult(previous.id, -previous.amount, previous.balance_after, None, replayed=True)
     # UPDATE … WHERE credits >= amount takes the row lock and checks the balance in one round trip.
-    after = session.scalar(update(Account).where(Account.id == account_id, Account.credits >= amount)
-                           .values(credits=Account.credits - amount).returning(Account.credits)
-                           .execution_options(synchronize_session=False))
+    after = conn.execute(_DEDUCT, {"aid": account_id, "amt": amount}).scalar()
     if after is None:
-        bal = session.scalar(select(Account.credits).where(Account.id == account_id))
+        bal = conn.execute(_BALANCE, {"aid": account_id}).scalar()
         if bal is None:
             raise NotFound(f"Account #{account_id} was not found.")
         raise InsufficientCredits(needed=amount, balance=bal)
     _refresh_loaded_account(session, account_id, after)
     now = now or utcnow()
     try:
-        tx_id = session.scalar(insert(CreditTransaction).returning(CreditTransaction.id).values(
-            account_id=account_id, transaction_type=TransactionType.deduction, amount=-amount, balance_after=after,
-            description=description[:1000], reference_id="", idempotency_key=idempotency_key,
-            created_by_id=actor.user_id, metadata_={}, created_at=now, updated_at=now))
+        tx_id = conn.execute(_TX_INSERT, {
+            "account_id": account_id, "transaction_type": TransactionType.deduction, "amount": -amount,
+            "balance_after": after, "description": description[:1000], "reference_id": "",
+            "idempotency_key": idempotency_key, "created_by_id": actor.user_id, "metadata": {},
+            "created_at": now, "updated_at": now}).scalar_one()
     except IntegrityError as exc:
         raise DuplicateCharge(idempotency_key) from exc
     log_id = None
     if usage is not None:
-        log_id = session.scalar(insert(CreditUsageLog).returning(CreditUsageLog.id).values(
-            account_id=account_id, site_id=usage.site_id, user_id=actor.user_id, operation_type=usage.operation_type,
-            credits_used=amount, cost_usd=usage.cost_usd, model_used=usage.model_used,
-            tokens_input=usage.tokens_input, tokens_output=usage.tokens_output,
-            related_object_type=usage.related_object_type, related_object_id=usage.related_object_id,
-            transaction_id=tx_id, metadata_=usage.metadata, created_at=now, updated_at=now))
+        log_id = conn.execute(_LOG_INSERT, {
+            "account_id": account_id, "site_id": usage.site_id, "user_id": actor.user_id,
+            "operation_type": usage.operation_type, "credits_used": amount, "cost_usd": usage.cost_usd,
+            "model_used": usage.model_used, "tokens_input": usage.tokens_input, "tokens_output": usage.tokens_output,
+            "related_object_type": usage.related_object_type, "related_object_id": usage.related_object_id,
+            "transaction_id": tx_id, "metadata": usage.metadata, "created_at": now, "updated_at": now}).scalar_one()
     return ChargeResult(tx_id, amount, after, log_id, replayed=False)
 
 
