@@ -84,10 +84,8 @@ def login(session: Session, *, email: str, password: str, now: datetime | None =
         return LoginResult(None, BAD_CREDENTIALS)
     if not user.is_active:
         return LoginResult(None, "This user is deactivated. Ask an admin.")
-    if user.role != Role.developer:
-        account = session.get(Account, user.account_id)
-        if account is None or account.status in (AccountStatus.suspended, AccountStatus.cancelled):
-            return LoginResult(None, "This account is suspended or cancelled. Contact support.")
+    if user.role != Role.developer and not _account_open(session, user.account_id):
+        return LoginResult(None, "This account is suspended or cancelled. Contact support.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
@@ -95,6 +93,11 @@ def login(session: Session, *, email: str, password: str, now: datetime | None =
     user.last_login_at = now
     session.flush()
     return LoginResult(user)
+
+
+def _account_open(session: Session, account_id: int | None) -> bool:
+    account = session.get(Account, account_id) if account_id is not None else None
+    return account is not None and account.status not in (AccountStatus.suspended, AccountStatus.cancelled)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ def resume(session: Session, ticket: SessionTicket, *, now: datetime | None = No
     user = session.get(User, ticket.user_id)
     if user is None or not user.is_active or user.session_version != ticket.session_version:
         raise AuthenticationFailed("Your session is no longer valid. Please log in again.")
+    if user.role != Role.developer and not _account_open(session, user.account_id):
+        raise AuthenticationFailed("This account is suspended or cancelled. Contact support.")
     return user, SessionTicket(ticket.user_id, ticket.session_version, ticket.issued_at, now)
 
 

@@ -56,6 +56,11 @@ def system_actor(account_id: int) -> Actor:
     return Actor(None, Role.system_bot, account_id, None, "scheduler")
 
 
+def operator_actor(account_id: int | None = None) -> Actor:
+    """A platform operator at the command line: developer rights, so every core rule still applies."""
+    return Actor(None, Role.developer, account_id, None, "cli")
+
+
 def actor_for(session: Session, user: User, *, account_id: int | None = None) -> Actor:
     """Build the actor of a logged-in user; editors and viewers get only their granted sites."""
     if user.role == Role.developer:

@@ -22,16 +22,27 @@ def _role(value: str) -> Role:
         raise ValidationFailed(f"Role must be one of {', '.join(r.value for r in Role)}.") from exc
 
 
+def _a(role: Role) -> str:
+    """“an admin”, “a viewer”."""
+    return ("an " if role.value[0] in "aeiou" else "a ") + role.value
+
+
 def _may_assign(actor: Actor, role: Role) -> None:
     if role == Role.system_bot:
         raise ValidationFailed("The system_bot role belongs to the scheduler and cannot be given to a person.")
     if RANK[role] > RANK[actor.role]:
-        raise AccessDenied(f"A {actor.role.value} cannot give the {role.value} role.")
+        raise AccessDenied(f"{_a(actor.role).capitalize()} cannot give the {role.value} role.")
 
 
 def _may_manage(actor: Actor, user: User) -> None:
     if RANK[user.role] > RANK[actor.role]:
-        raise AccessDenied(f"A {actor.role.value} cannot change a {user.role.value}.")
+        raise AccessDenied(f"{_a(actor.role).capitalize()} cannot change {_a(user.role)}.")
+
+
+def assignable_roles(actor: Actor) -> list[Role]:
+    """The roles this actor may give to a person, highest first (what the user forms offer)."""
+    return [r for r in sorted(RANK, key=RANK.__getitem__, reverse=True)
+            if r != Role.system_bot and RANK[r] <= RANK[actor.role]]
 
 
 def list_users(session: Session, actor: Actor) -> list[User]:
@@ -133,10 +144,14 @@ def set_site_access(session: Session, actor: Actor, *, user_id: int, site_ids: l
     tenancy.require_admin(actor)
     user = tenancy.get(session, actor, User, user_id, write=True)
     if user.role not in SITE_SCOPED_ROLES:
-        raise ValidationFailed(f"A {user.role.value} sees every site of the account; site access is for "
+        raise ValidationFailed(f"{_a(user.role).capitalize()} sees every site of the account; site access is for "
                                "editors and viewers.")
     wanted = {int(s) for s in site_ids}
     sites = [tenancy.get(session, actor, Site, sid) for sid in sorted(wanted)]
+    # A developer sees every account: without this a grant could tie a user to another account's site.
+    foreign = [s.name for s in sites if s.account_id != user.account_id]
+    if foreign:
+        raise ValidationFailed(f"Site(s) {', '.join(foreign)} belong to another account than {user.email}.")
     current = {a.site_id: a for a in session.scalars(select(SiteUserAccess).where(SiteUserAccess.user_id == user.id))}
     for sid, grant in current.items():
         if sid not in wanted:
