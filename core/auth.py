@@ -1,6 +1,7 @@
 """Login: argon2 password hashes, a growing lockout after failed attempts, session expiry, the first owner."""
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,9 +19,14 @@ from db.enums import AccountStatus, Role
 from db.models import Account, User
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD = 10
 BAD_CREDENTIALS = "Wrong e-mail or password."
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Made on first use, not at import: every CLI and scheduler start would otherwise pay for it.
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -69,7 +75,7 @@ def login(session: Session, *, email: str, password: str, now: datetime | None =
     now = now or utcnow()
     user = session.scalars(select(User).where(User.email == (email or "").strip().lower())).one_or_none()
     if user is None:
-        _verify(_DUMMY_HASH, password or "")  # same work as a real check: no user enumeration by timing
+        _verify(_dummy_hash(), password or "")  # same work as a real check: no user enumeration by timing
         return LoginResult(None, BAD_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
         wait = int((user.locked_until - now).total_seconds()) + 1

@@ -1,5 +1,5 @@
 """The credit ledger: grants, charges, idempotency, never negative, balance == sum(ledger)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -86,10 +86,10 @@ def test_only_admins_grant(session, owner):
 
 def test_plan_credits_granted_once_per_month(session):
     acct = f.account(session, plan="starter")
-    nov = datetime(2026, 11, 3, tzinfo=timezone.utc)
+    nov = datetime(2026, 11, 3, tzinfo=UTC)
     assert credits.grant_plan_period(session, account_id=acct.id, now=nov).amount == 1000
     assert credits.grant_plan_period(session, account_id=acct.id, now=nov.replace(day=28)) is None
-    dec = credits.grant_plan_period(session, account_id=acct.id, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    dec = credits.grant_plan_period(session, account_id=acct.id, now=datetime(2026, 12, 1, tzinfo=UTC))
     assert dec.amount == 1000 and dec.balance_after == 2000
     assert credits.ledger_sum(session, account_id=acct.id) == 2000
 
