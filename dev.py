@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import venv
@@ -54,6 +55,7 @@ def ensure_browser() -> None:
 def run_app(extra: list[str]) -> int:
     """Migrate once, then the scheduler in the background and the dashboard in the foreground."""
     env = dict(os.environ)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the finally below stops the scheduler too
     subprocess.run([str(PY), "-m", "core.cli", "migrate"], cwd=ROOT, env=env, check=True)
     scheduler = subprocess.Popen([str(PY), str(ROOT / "scheduler.py")], cwd=ROOT, env=env)
     print(f"Scheduler started (pid {scheduler.pid}). Dashboard: http://localhost:8501", flush=True)

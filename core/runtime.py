@@ -55,5 +55,5 @@ def first_owner_notice(first: FirstOwner | None) -> str | None:
         return None
     if first.generated_password:
         return (f"Created the first owner {first.email} with the one-time password: {first.generated_password}\n"
-                "Log in and change it (Settings → My account). It is not shown again.")
+                "Log in and change it (Account → My account). It is not shown again.")
     return f"Created the first owner {first.email} with the password from IGNY8_OWNER_PASSWORD."
