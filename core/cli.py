@@ -8,6 +8,7 @@ to stderr and exits with 2; nothing of the command is written.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -215,15 +216,22 @@ def cmd_seed_demo(session: Session, args: argparse.Namespace) -> list[str]:
     ]
 
 
+# Modules that add commands with `register(command)`; one line per domain.
+EXTENSIONS: tuple[str, ...] = ()
+
+
 # --- Parser and entry point -------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core.cli", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    def command(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+    def command(name: str, handler: Handler, help_: str, *, own_transactions: bool = False
+                ) -> argparse.ArgumentParser:
+        """Register a command; with own_transactions the handler gets the Runtime and opens its own
+        transactions (long work: claim → commit → work → record), else one transaction's session."""
         p = sub.add_parser(name, help=help_, description=help_)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, own_transactions=own_transactions)
         return p
 
     command("migrate", cmd_migrate, "Migrate to the newest schema, top up reference data, create the first owner.")
@@ -271,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keywords-file", metavar="PATH", help=f"default: {default_keywords_file()}")
     p.add_argument("--weeks", type=int, default=6)
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same demo)")
+    for module in EXTENSIONS:  # each domain's commands live beside it: register(command)
+        importlib.import_module(module).register(command)
     return parser
 
 
@@ -305,8 +315,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             notice = runtime.first_owner_notice(rt.first_owner)
             if notice:
                 print(notice, flush=True)
-            with rt.transaction() as session:
-                result = args.handler(session, args)
+            if args.own_transactions:
+                result = args.handler(rt, args)
+            else:
+                with rt.transaction() as session:
+                    result = args.handler(session, args)
         finally:
             rt.engine.dispose()
     except DomainError as exc:
