@@ -1,0 +1,363 @@
+"""The one adapter to AI providers: chat and images through the `openai` package (any OpenAI-compatible base_url),
+Runware images through its HTTP task API; our own retries, backoff and per-provider limits.
+
+The openai client is built with max_retries=0: retries are ours so that every attempt passes the provider's
+concurrency and rate limits, Retry-After is honoured, and the give-up message says what happened.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+import httpx
+import openai
+
+from core import vault
+from core.ai.errors import AIProviderError
+from core.ai.limits import limiter_for
+from core.providers import ProviderConnection
+from db.base import utcnow
+
+T = TypeVar("T")
+RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard we try: attempts in all, per-request timeout, exponential backoff with jitter."""
+
+    attempts: int = 4
+    timeout_s: float = 60.0
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 20.0
+    max_retry_after_s: float = 60.0  # a provider asking for a longer pause makes us give up at once
+
+    @classmethod
+    def from_config(cls, config: dict) -> RetryPolicy:
+        """The policy of a provider (config keys max_attempts, timeout_s, backoff_base_s, backoff_max_s,
+        max_retry_after_s); values out of range fall back to the defaults."""
+        d = cls()
+
+        def num(key: str, default: float, low: float, high: float) -> float:
+            try:
+                value = float(config.get(key, default))
+            except (TypeError, ValueError):
+                return default
+            return value if low <= value <= high else default
+
+        return cls(int(num("max_attempts", d.attempts, 1, 10)), num("timeout_s", d.timeout_s, 0.05, 600),
+                   num("backoff_base_s", d.backoff_base_s, 0, 60), num("backoff_max_s", d.backoff_max_s, 0, 300),
+                   num("max_retry_after_s", d.max_retry_after_s, 0, 3600))
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with "equal jitter": half fixed, half random, capped."""
+        step = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        return step / 2 + random.uniform(0, step / 2)
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    model: str
+    attempts: int
+    usage_reported: bool = True  # False: the server sent no usage; the engine estimates tokens
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    url: str | None
+    data: bytes | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    message: str
+    models: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Fault:
+    """One failed attempt that may be retried."""
+
+    kind: str
+    status: int | None = None
+    retry_after: float | None = None
+    detail: str = ""
+
+
+class _HTTPFault(Exception):
+    """A non-2xx answer from a plain HTTP provider (Runware)."""
+
+    def __init__(self, status: int, headers: httpx.Headers, message: str):
+        super().__init__(message)
+        self.status, self.headers, self.message = status, headers, message
+
+
+def _name(conn: ProviderConnection) -> str:
+    return conn.config.get("display_name") or conn.provider_id
+
+
+def _scrub(text: str, conn: ProviderConnection) -> str:
+    """A provider's message, short, and never with our key in it."""
+    text = " ".join(str(text).split())[:300]
+    return text.replace(conn.api_key, vault.mask(conn.api_key)) if conn.api_key else text
+
+
+def retry_after_seconds(headers: object) -> float | None:
+    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    ms = get("retry-after-ms")
+    if ms:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max((parsedate_to_datetime(value) - utcnow()).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def _status_message(status: int, message: str, conn: ProviderConnection) -> str:
+    name = _name(conn)
+    if status in (401, 403):
+        return (f"The AI provider {name} refused the API key (HTTP {status}). An admin can check the key in "
+                "AI settings.")
+    if status == 404:
+        return (f"The AI provider {name} does not know this model or endpoint (HTTP 404): {message}. Check the "
+                "model name and the provider's endpoint.")
+    return f"The AI provider {name} refused the request (HTTP {status}): {message}"
+
+
+def _classify(exc: Exception, conn: ProviderConnection) -> _Fault:
+    """A retryable fault, or raise the AIProviderError of a fault that retrying cannot fix."""
+    if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
+        return _Fault("timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return _Fault("connection", detail=_scrub(str(exc.__cause__ or exc), conn))
+    if isinstance(exc, httpx.TransportError):
+        return _Fault("connection", detail=_scrub(str(exc), conn))
+    if isinstance(exc, (openai.APIStatusError, _HTTPFault)):
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else exc.status
+        headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else exc.headers
+        detail = _scrub(exc.message, conn)
+        if status in RETRY_STATUSES:
+            kind = "rate_limited" if status == 429 else "server_error"
+            return _Fault(kind, status, retry_after_seconds(headers), detail)
+        raise AIProviderError(_status_message(status, detail, conn), kind="auth" if status in (401, 403)
+                              else "refused", status=status, attempts=1) from exc
+    if isinstance(exc, ValueError):  # a 2xx answer whose body is not JSON: a broken proxy or server
+        return _Fault("bad_response", detail=_scrub(str(exc), conn))
+    if isinstance(exc, openai.OpenAIError):  # anything else the SDK raises: not worth retrying
+        raise AIProviderError(f"The AI provider {_name(conn)} failed: {_scrub(str(exc), conn)}", kind="refused",
+                              attempts=1) from exc
+    raise exc
+
+
+def _give_up(fault: _Fault, attempts: int, elapsed: float, conn: ProviderConnection, policy: RetryPolicy,
+             *, early: bool = False) -> AIProviderError:
+    name, tried = _name(conn), f"tried {attempts} time{'s' if attempts != 1 else ''} over {elapsed:.0f} s"
+    if early:
+        text = (f"The AI provider {name} is rate-limiting us and asks us to wait {fault.retry_after:.0f} s; "
+                f"{tried}. Try again later.")
+    elif fault.kind == "rate_limited":
+        text = (f"The AI provider {name} is rate-limiting us; {tried}. Try again in a few minutes, or lower the "
+                "provider's requests per minute.")
+    elif fault.kind == "server_error":
+        text = f"The AI provider {name} keeps failing (HTTP {fault.status}: {fault.detail}); {tried}. Try again later."
+    elif fault.kind == "timeout":
+        text = (f"The AI provider {name} did not answer within {policy.timeout_s:g} s; {tried}. Try again later, "
+                "or raise the provider's timeout.")
+    elif fault.kind == "connection":
+        text = (f"Could not reach the AI provider {name} at {conn.base_url or 'its default address'} "
+                f"({fault.detail}); {tried}. Check the endpoint in AI settings.")
+    else:
+        text = f"The AI provider {name} sent an unreadable answer ({fault.detail}); {tried}. Try again later."
+    return AIProviderError(text, kind=fault.kind, status=fault.status, attempts=attempts)
+
+
+def with_retries(conn: ProviderConnection, policy: RetryPolicy, attempt: Callable[[], T],
+                 sleep: Callable[[float], None] = time.sleep) -> tuple[T, int]:
+    """Run one request with our retries inside the provider's limits; returns (result, attempts used)."""
+    limiter = limiter_for(conn.provider_id, conn.config)
+    started = time.monotonic()
+    for number in range(1, policy.attempts + 1):
+        try:
+            with limiter.slot():
+                return attempt(), number
+        except Exception as exc:  # noqa: BLE001 - _classify re-raises what is not a provider fault
+            fault = _classify(exc, conn)
+        elapsed = time.monotonic() - started
+        if number == policy.attempts:
+            raise _give_up(fault, number, elapsed, conn, policy)
+        if fault.retry_after is not None and fault.retry_after > policy.max_retry_after_s:
+            raise _give_up(fault, number, elapsed, conn, policy, early=True)
+        delay = policy.backoff(number) if fault.retry_after is None else fault.retry_after * random.uniform(1, 1.1)
+        sleep(delay)
+    raise AssertionError("unreachable")
+
+
+_clients: dict[tuple[str, str, str | None, float], openai.OpenAI] = {}
+_clients_lock = threading.Lock()
+
+
+def _openai(conn: ProviderConnection, policy: RetryPolicy) -> openai.OpenAI:
+    """A shared client per provider, key, endpoint and timeout: thread-safe, keeps its connections open, and
+    costs tens of milliseconds to build, so it is built once (a changed key or endpoint builds a new one)."""
+    key = (conn.provider_id, conn.api_key, conn.base_url, policy.timeout_s)
+    with _clients_lock:
+        api = _clients.get(key)
+        if api is None:
+            for old in [k for k in _clients if k[0] == conn.provider_id]:
+                del _clients[old]  # dropped, not closed: a call in flight may still use it
+            # Keyless local servers (Ollama) still need a non-empty key for the client.
+            api = _clients[key] = openai.OpenAI(api_key=conn.api_key or "no-key", base_url=conn.base_url,
+                                                max_retries=0, timeout=policy.timeout_s)
+        return api
+
+
+def chat(conn: ProviderConnection, *, model: str, messages: list[dict], max_tokens: int,
+         temperature: float | None = None, json_mode: bool = True, max_tokens_param: str = "max_tokens",
+         policy: RetryPolicy | None = None) -> ChatResult:
+    """One chat completion (JSON mode by default), retried on 429/5xx/timeouts; text, usage, finish reason."""
+    policy = policy or RetryPolicy.from_config(conn.config)
+    kwargs: dict = {"model": model, "messages": messages, max_tokens_param: max_tokens}
+    if temperature is not None:
+        kwargs["temperature"] = temperature
+    if json_mode and conn.config.get("json_mode", True):
+        kwargs["response_format"] = {"type": "json_object"}
+    api = _openai(conn, policy)
+    response, attempts = with_retries(conn, policy, lambda: api.chat.completions.create(**kwargs))
+    choices = getattr(response, "choices", None) or []
+    if not choices:
+        raise AIProviderError(f"The AI provider {_name(conn)} answered without a message.", kind="bad_response",
+                              attempts=attempts)
+    choice, usage = choices[0], getattr(response, "usage", None)
+    text = (getattr(choice.message, "content", None) or "") if getattr(choice, "message", None) else ""
+    return ChatResult(text=text, prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                      completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                      finish_reason=str(getattr(choice, "finish_reason", "") or ""),
+                      model=str(getattr(response, "model", "") or model), attempts=attempts,
+                      usage_reported=usage is not None)
+
+
+def is_runware(conn: ProviderConnection) -> bool:
+    """Runware speaks its own task API, not OpenAI's."""
+    return conn.provider_id == "runware" or conn.config.get("api") == "runware"
+
+
+def image(conn: ProviderConnection, *, model: str, prompt: str, size: str = "1024x1024",
+          quality: str | None = None, negative_prompt: str = "", policy: RetryPolicy | None = None) -> GeneratedImage:
+    """One generated image (a URL or the file's bytes), retried like chat."""
+    policy = policy or RetryPolicy.from_config(conn.config)
+    if is_runware(conn):
+        return _runware_image(conn, model=model, prompt=prompt, size=size, negative_prompt=negative_prompt,
+                              policy=policy)
+    kwargs: dict = {"model": model, "prompt": prompt, "n": 1, "size": size}
+    if quality:
+        kwargs["quality"] = quality
+    api = _openai(conn, policy)
+    response, attempts = with_retries(conn, policy, lambda: api.images.generate(**kwargs))
+    items = getattr(response, "data", None) or []
+    if not items:
+        raise AIProviderError(f"The AI provider {_name(conn)} returned no image.", kind="bad_response",
+                              attempts=attempts)
+    return _image_of(conn, getattr(items[0], "url", None), getattr(items[0], "b64_json", None), attempts)
+
+
+def _image_of(conn: ProviderConnection, url: str | None, b64: str | None, attempts: int) -> GeneratedImage:
+    if b64:
+        try:
+            return GeneratedImage(None, base64.b64decode(b64, validate=True), attempts)
+        except (binascii.Error, ValueError) as exc:
+            raise AIProviderError(f"The AI provider {_name(conn)} sent an image that is not valid base64.",
+                                  kind="bad_response", attempts=attempts) from exc
+    if url and url.startswith(("https://", "http://")):
+        return GeneratedImage(url, None, attempts)
+    raise AIProviderError(f"The AI provider {_name(conn)} returned neither an image URL nor image data.",
+                          kind="bad_response", attempts=attempts)
+
+
+def _runware_post(conn: ProviderConnection, policy: RetryPolicy, tasks: list[dict]) -> tuple[list[dict], int]:
+    if not conn.base_url:
+        raise AIProviderError(f"Provider {_name(conn)} has no endpoint. An admin can set it in AI settings.",
+                              kind="refused")
+
+    def attempt() -> list[dict]:
+        with httpx.Client(timeout=policy.timeout_s) as http:
+            r = http.post(conn.base_url or "", json=tasks, headers={"Authorization": f"Bearer {conn.api_key}"})
+        try:
+            body = r.json() if r.content else {}
+        except ValueError:
+            if r.status_code < 400:
+                raise  # a 2xx answer that is not JSON: retried as an unreadable answer
+            body = {}
+        if r.status_code >= 400 or (isinstance(body, dict) and body.get("errors")):
+            errors = body.get("errors") if isinstance(body, dict) else None
+            message = "; ".join(str(e.get("message", e)) for e in errors or [] if isinstance(e, dict))
+            raise _HTTPFault(r.status_code if r.status_code >= 400 else 400, r.headers, message or r.reason_phrase)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise ValueError("no data list in the answer")
+        return data
+
+    return with_retries(conn, policy, attempt)
+
+
+def _runware_image(conn: ProviderConnection, *, model: str, prompt: str, size: str, negative_prompt: str,
+                   policy: RetryPolicy) -> GeneratedImage:
+    width, _, height = size.partition("x")
+    task = {"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "positivePrompt": prompt, "model": model,
+            "width": int(width or 1024), "height": int(height or 1024), "numberResults": 1, "outputType": "URL"}
+    if len(negative_prompt.strip()) >= 2:
+        task["negativePrompt"] = negative_prompt.strip()
+    data, attempts = _runware_post(conn, policy, [task])
+    found = next((d for d in data if isinstance(d, dict) and d.get("taskUUID") == task["taskUUID"]), None)
+    return _image_of(conn, (found or {}).get("imageURL"), (found or {}).get("imageBase64Data"), attempts)
+
+
+def test_connection(conn: ProviderConnection, *, model: str | None = None) -> ConnectionCheck:
+    """Whether the provider answers with this key: lists models, or (for servers without /models) makes a
+    1-token call. Never raises for provider faults: the message says what is wrong."""
+    policy = RetryPolicy.from_config({**conn.config, "max_attempts": 1,
+                                      "timeout_s": min(RetryPolicy.from_config(conn.config).timeout_s, 20)})
+    where = f"{_name(conn)} at {conn.base_url or 'its default address'}"
+    try:
+        if is_runware(conn):
+            _runware_post(conn, policy, [{"taskType": "authentication", "apiKey": conn.api_key}])
+            return ConnectionCheck(True, f"Connected to {where}.")
+        api = _openai(conn, policy)
+        try:
+            page, _ = with_retries(conn, policy, lambda: api.models.list())
+            names = sorted(m.id for m in page.data)
+            return ConnectionCheck(True, f"Connected to {where}: {len(names)} model(s) available.", names)
+        except AIProviderError as exc:
+            if exc.status != 404 or not model:
+                raise
+        chat(conn, model=model, messages=[{"role": "user", "content": "ping"}], max_tokens=1, json_mode=False,
+             policy=policy)
+        return ConnectionCheck(True, f"Connected to {where}: model {model} answered.", [model])
+    except AIProviderError as exc:
+        return ConnectionCheck(False, str(exc))

@@ -1,0 +1,203 @@
+"""How pages, the CLI and the scheduler run an AI function: claim → commit → work → record (house rule 9).
+
+Phase 1 (a transaction): load the inputs through tenancy, estimate the credits, refuse when the balance is short;
+commit. Phase 2 (no transaction): call the provider. Phase 3 (a new transaction): write the results and the charge
+on the actual usage together, under an idempotency key derived from the job, so a retried job neither pays nor
+writes twice. A failed call costs nothing and writes nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import credits, providers, tenancy
+from core.ai import client, functions
+from core.ai.base import Job, Outcome, Progress
+from core.ai.errors import AIProviderError
+from core.credits import DuplicateCharge
+from core.errors import Conflict
+from core.tenancy import Actor
+from db.models import CreditTransaction, CreditUsageLog
+
+TxFactory = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run would cost at most, shown before it starts."""
+
+    function: str
+    operation_type: str
+    model: str
+    credits: int
+    balance: int
+    calls: int
+
+    @property
+    def affordable(self) -> bool:
+        return self.balance >= self.credits
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a run did."""
+
+    function: str
+    idempotency_key: str
+    object_type: str
+    object_id: int
+    credits: int
+    replayed: bool  # True: this key had run before; nothing was called, written or charged now
+    message: str
+    created: dict[str, list[int]] = field(default_factory=dict)
+    usage_log_id: int | None = None
+    failures: list[str] = field(default_factory=list)
+
+
+class _Replayed(Exception):
+    """The key was charged by a concurrent run between our check and our charge: roll this one back."""
+
+
+def _factory(tx: TxFactory | object) -> TxFactory:
+    """A Runtime (anything with .transaction) or a callable returning a transaction context manager."""
+    return getattr(tx, "transaction", tx)  # type: ignore[return-value]
+
+
+def idempotency_key(job: Job, job_key: str) -> str:
+    """The charge key of a job: function, object and the caller's attempt key."""
+    return f"{job.function}:{job.object_type}:{job.object_id}:{job_key}"[:255]
+
+
+def _prior(session: Session, actor: Actor, job: Job, key: str) -> JobResult | None:
+    """The result of an earlier run with this key, if it was charged."""
+    tx = session.execute(tenancy.scoped(select(CreditTransaction.id, CreditTransaction.amount), CreditTransaction,
+                                        actor).where(CreditTransaction.idempotency_key == key)).first()
+    if tx is None:
+        return None
+    log = session.scalars(tenancy.scoped(select(CreditUsageLog), CreditUsageLog, actor)
+                          .where(CreditUsageLog.transaction_id == tx.id)).first()
+    meta = dict(log.metadata_) if log is not None else {}
+    return JobResult(job.function, key, job.object_type, job.object_id, -tx.amount, True,
+                     meta.get("message", "This job ran already; nothing was done again."),
+                     {k: list(v) for k, v in (meta.get("result") or {}).items()}, log.id if log else None)
+
+
+def estimate(session: Session, actor: Actor, *, function: str, **params: object) -> Estimate:
+    """The most a run would cost (and the balance), without calling the provider."""
+    tenancy.require_write(actor)
+    job = functions.make(function, params)
+    job.prepare(session, actor)
+    return Estimate(function, job.operation, job.model_name, job.estimate_credits(session),
+                    credits.balance(session, actor), job.steps)
+
+
+def _silent(done: int, total: int, message: str) -> None:
+    """The default progress callback."""
+
+
+def run(tx: TxFactory | object, actor: Actor, *, function: str, job_key: str | None = None,
+        on_progress: Progress | None = None, **params: object) -> JobResult:
+    """Run an AI function end to end (see the module docstring). `job_key` makes a retry of the same job
+    idempotent (the scheduler passes its run and step); without it every call is a new job."""
+    transaction, report = _factory(tx), on_progress or _silent
+    job = functions.make(function, params)
+    key = idempotency_key(job, job_key or uuid.uuid4().hex)
+    with transaction() as session:  # phase 1: inputs, estimate, balance check; committed before any HTTP call
+        tenancy.require_write(actor)
+        prior = _prior(session, actor, job, key)
+        if prior is not None:
+            return prior
+        job.prepare(session, actor)
+        credits.ensure_balance(session, actor, needed=job.estimate_credits(session))
+    report(0, job.steps, "Asking the AI …")
+    job.call(report)  # phase 2: outside any transaction; a failure here has written and charged nothing
+    try:
+        outcome, charge = _record(transaction, actor, job, key, job_key)
+    except (_Replayed, DuplicateCharge):
+        job.discard()
+        with transaction() as session:
+            prior = _prior(session, actor, job, key)
+        if prior is None:
+            raise Conflict("Another run of this job was saved at the same moment; try again.") from None
+        return prior
+    except BaseException:
+        job.discard()
+        raise
+    if isinstance(outcome, JobResult):
+        return outcome
+    if outcome.error:  # nothing succeeded (images): statuses are saved, nothing was charged
+        raise AIProviderError(outcome.error)
+    report(job.steps, job.steps, outcome.message)
+    return JobResult(job.function, key, job.object_type, job.object_id, charge.credits if charge else 0, False,
+                     outcome.message, outcome.created, charge.usage_log_id if charge else None, outcome.failures)
+
+
+def _record(transaction: TxFactory, actor: Actor, job: Job, key: str,
+            job_key: str | None) -> tuple[Outcome | JobResult, credits.ChargeResult | None]:
+    """Phase 3: results and charge in one transaction (or the earlier result of this key)."""
+    with transaction() as session:
+        prior = _prior(session, actor, job, key)
+        if prior is not None:
+            job.discard()
+            return prior, None
+        outcome = job.record(session, actor)
+        if not outcome.chargeable:
+            return outcome, None
+        meta = {**outcome.usage.metadata, "function": job.function, "job_key": job_key or "",
+                "message": outcome.message, "result": outcome.created}
+        charge = credits.charge(session, actor, credits=outcome.credits, idempotency_key=key,
+                                description=outcome.message, usage=replace(outcome.usage, metadata=meta))
+        if charge.replayed:
+            raise _Replayed(key)
+        return outcome, charge
+
+
+def check_provider(tx: TxFactory | object, actor: Actor, *, provider_id: str, model: str | None = None
+                  ) -> client.ConnectionCheck:
+    """Check a provider's endpoint and key (admins); the HTTP call happens outside the transaction."""
+    tenancy.require_admin(actor)
+    with _factory(tx)() as session:
+        conn = providers.connection(session, provider_id=provider_id)
+    return client.test_connection(conn, model=model)
+
+
+# --- typed entry points (what screens, CLI and scheduler call) ----------------------------------------------------
+
+def auto_cluster(tx: TxFactory | object, actor: Actor, *, sector_id: int, keyword_ids: list[int],
+                 batch_size: int = 60, job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
+    """Group a sector's keywords into named clusters (new ones created, existing names extended)."""
+    return run(tx, actor, function="auto_cluster", job_key=job_key, on_progress=on_progress, sector_id=sector_id,
+               keyword_ids=keyword_ids, batch_size=batch_size)
+
+
+def generate_ideas(tx: TxFactory | object, actor: Actor, *, cluster_id: int, count: int = 5,
+                   job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
+    """Content ideas (status new) for a cluster."""
+    return run(tx, actor, function="generate_ideas", job_key=job_key, on_progress=on_progress,
+               cluster_id=cluster_id, count=count)
+
+
+def generate_content(tx: TxFactory | object, actor: Actor, *, task_id: int, author_profile_id: int | None = None,
+                     job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
+    """A draft article for a task (the task is completed)."""
+    return run(tx, actor, function="generate_content", job_key=job_key, on_progress=on_progress, task_id=task_id,
+               author_profile_id=author_profile_id)
+
+
+def generate_image_prompts(tx: TxFactory | object, actor: Actor, *, content_id: int, job_key: str | None = None,
+                           on_progress: Progress | None = None) -> JobResult:
+    """A featured and N in-article image prompts for an article (pending Images rows)."""
+    return run(tx, actor, function="generate_image_prompts", job_key=job_key, on_progress=on_progress,
+               content_id=content_id)
+
+
+def generate_images(tx: TxFactory | object, actor: Actor, *, content_id: int, job_key: str | None = None,
+                    on_progress: Progress | None = None) -> JobResult:
+    """The article's pending images, generated on the account's quality tier."""
+    return run(tx, actor, function="generate_images", job_key=job_key, on_progress=on_progress,
+               content_id=content_id)

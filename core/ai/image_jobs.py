@@ -1,0 +1,157 @@
+"""AI function generate_images: the article's pending image prompts become images (a URL, or a file under
+data_dir/images), on the image model of the account's quality tier; each image succeeds or fails on its own."""
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import ai_models, ai_settings, pricing, prompts, providers, tenancy
+from core.ai import client
+from core.ai.base import Job, Outcome, Progress, Quantities, floor_credits
+from core.ai.errors import AIProviderError
+from core.ai.limits import Limits
+from core.ai.schemas import ImagesInput
+from core.config import settings as app_settings
+from core.credits import Usage
+from core.errors import NotFound, ValidationFailed
+from core.providers import ProviderConnection
+from core.tenancy import Actor
+from db.enums import ImageStatus
+from db.models import Content, Images
+
+TYPE_LABELS = {"featured": "featured", "in_article": "in-article", "desktop": "desktop", "mobile": "mobile"}
+
+
+@dataclass(frozen=True)
+class _Planned:
+    image_id: int
+    prompt: str
+
+
+@dataclass
+class _Made:
+    url: str = ""
+    path: str = ""  # relative to data_dir
+    error: str = ""
+
+
+def _extension(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return "bin"
+
+
+class GenerateImages(Job):
+    """Fill an article's pending (or failed) Images rows."""
+
+    function, operation, object_type, input_schema = "generate_images", "image_generation", "content", ImagesInput
+    params: ImagesInput
+
+    def __init__(self, params: ImagesInput):
+        super().__init__(params)
+        self.planned: list[_Planned] = []
+        self.made: dict[int, _Made] = {}
+        self.conn: ProviderConnection | None = None
+
+    @property
+    def steps(self) -> int:
+        return max(len(self.planned), 1)
+
+    def prepare(self, session: Session, actor: Actor) -> None:
+        content = tenancy.get(session, actor, Content, self.params.content_id, write=True)
+        tenancy.sector_for_write(session, actor, site_id=content.site_id, sector_id=content.sector_id)
+        rows = session.scalars(tenancy.scoped(select(Images).where(
+            Images.content_id == content.id, Images.status.in_([ImageStatus.pending, ImageStatus.failed])),
+            Images, actor).order_by(Images.position, Images.id)).all()
+        if not rows:
+            raise ValidationFailed(f"“{content.title}” has no image prompts waiting. Generate image prompts first.")
+        self.account_id = tenancy.require_account(actor)
+        s = ai_settings.effective(session, account_id=self.account_id)
+        model = ai_models.model_for_tier(session, tier=s.image_quality_tier)
+        self.conn = providers.connection(session, provider_id=model.provider)
+        self.site_id, self.model_name, self.title = content.site_id, model.model_name, content.title
+        self.size, self.quality = s.image_size, s.image_quality
+        style = ai_settings.IMAGE_STYLES.get(s.image_style, s.image_style)
+        self.negative = prompts.render(session, account_id=self.account_id, prompt_type="negative_prompt", values={})
+        self.planned = [_Planned(r.id, prompts.render(
+            session, account_id=self.account_id, prompt_type="image_prompt_template",
+            values={"image_type": TYPE_LABELS.get(str(r.image_type), str(r.image_type)), "prompt": r.prompt,
+                    "style": style})) for r in rows]
+
+    def _credits(self, session: Session, images: int) -> int:
+        model = ai_models.get_by_name(session, model_name=self.model_name)
+        return max(pricing.image_credits(model, images=images),
+                   floor_credits(session, self.operation, Quantities(requests=images, images=images)))
+
+    def estimate_credits(self, session: Session) -> int:
+        return self._credits(session, len(self.planned))
+
+    def _make(self, item: _Planned) -> _Made:
+        assert self.conn is not None
+        try:
+            got = client.image(self.conn, model=self.model_name, prompt=item.prompt, size=self.size,
+                               quality=None if client.is_runware(self.conn) else self.quality,
+                               negative_prompt=self.negative)
+        except AIProviderError as exc:
+            return _Made(error=str(exc))
+        if got.data is None:
+            return _Made(url=got.url or "")
+        relative = Path("images") / str(self.account_id) / str(self.params.content_id) / (
+            f"{item.image_id}-{uuid.uuid4().hex[:8]}.{_extension(got.data)}")
+        target = app_settings().data_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(got.data)
+        return _Made(path=relative.as_posix())
+
+    def call(self, progress: Progress) -> None:
+        assert self.conn is not None
+        # Images are independent: several in parallel, within the provider's concurrency limit (the limiter
+        # holds the line; the pool only avoids idle threads). Progress is reported from this thread only.
+        workers = min(len(self.planned), Limits.from_config(self.conn.config).max_concurrency)
+        with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="ai-image") as pool:
+            futures = {pool.submit(self._make, item): item for item in self.planned}
+            for done, future in enumerate(as_completed(futures), start=1):
+                self.made[futures[future].image_id] = future.result()
+                progress(done, self.steps, f"Image {done} of {self.steps}")
+
+    def discard(self) -> None:
+        for made in self.made.values():
+            if made.path:
+                (app_settings().data_dir / made.path).unlink(missing_ok=True)
+
+    def record(self, session: Session, actor: Actor) -> Outcome:
+        ok, failed, failures = [], [], []
+        for item in self.planned:
+            made = self.made.get(item.image_id) or _Made(error="not generated")
+            try:
+                row = tenancy.get(session, actor, Images, item.image_id, write=True)
+            except NotFound:  # deleted meanwhile: nothing to fill, its file is not kept
+                if made.path:
+                    (app_settings().data_dir / made.path).unlink(missing_ok=True)
+                continue
+            if made.error:
+                row.status = ImageStatus.failed
+                failed.append(row.id)
+                failures.append(made.error)
+            else:
+                row.status, row.image_url, row.image_path = ImageStatus.generated, made.url, made.path
+                ok.append(row.id)
+        session.flush()
+        model = ai_models.get_by_name(session, model_name=self.model_name)
+        usage = Usage(operation_type=self.operation, model_used=self.model_name, site_id=self.site_id,
+                      cost_usd=pricing.image_cost_usd(model, images=len(ok)), related_object_type="content",
+                      related_object_id=self.params.content_id,
+                      metadata={"calls": len(self.planned), "generated": len(ok), "failed": len(failed)})
+        message = f"Generated {len(ok)} of {len(self.planned)} image(s) for “{self.title}”."
+        return Outcome(self._credits(session, len(ok)) if ok else 0, usage, {"images": ok, "failed": failed},
+                       message, chargeable=bool(ok), error=None if ok else (failures[0] if failures else None),
+                       failures=failures)

@@ -1,0 +1,190 @@
+"""Faults through the engine: what is retried, what is refused, and that a failure writes and charges nothing."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from core import ai_settings, credits
+from core.ai import engine
+from core.ai.errors import AIOutputError, AIProviderError
+from core.errors import AccessDenied, Conflict, InsufficientCredits
+from db.enums import ImageStatus
+from db.models import Clusters, Content, ContentIdeas, CreditTransaction, CreditUsageLog, Images
+from tests.ai.helpers import balance, cluster, configure, content, keywords, task, viewer
+
+IDEA = {"title": "Best trail shoes", "description": "Roundup", "content_type": "post",
+        "content_structure": "listicle", "target_keywords": ["trail shoes"], "estimated_word_count": 1500}
+
+
+def _counts(rt, account_id: int) -> tuple[int, int, int]:
+    """Ideas, ledger rows and usage rows of an account."""
+    with rt.transaction() as s:
+        return tuple(s.scalar(select(func.count()).select_from(m).where(m.account_id == account_id))
+                     for m in (ContentIdeas, CreditTransaction, CreditUsageLog))
+
+
+def test_429_then_success_honours_retry_after(rt, fake, world):
+    cid = cluster(rt, world)
+    fake.fail(429, headers={"Retry-After": "1"}).reply_json({"ideas": [IDEA]})
+    res = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1)
+    first, second = fake.posts("/chat/completions")
+    assert second.started - first.finished >= 1.0
+    assert len(res.created["content_ideas"]) == 1
+    with rt.transaction() as s:
+        assert s.get(CreditUsageLog, res.usage_log_id).metadata_["attempts"] == 2
+
+
+def test_500s_until_give_up_charge_and_write_nothing(rt, fake, world):
+    cid = cluster(rt, world)
+    before = _counts(rt, world.account_id)
+    fake.fail(500, times=4)
+    with pytest.raises(AIProviderError, match=r"keeps failing \(HTTP 500.*tried 4 times"):
+        engine.generate_ideas(rt, world.actor, cluster_id=cid)
+    assert len(fake.posts("/chat/completions")) == 4
+    assert _counts(rt, world.account_id) == before and balance(rt, world) == 1000
+
+
+def test_timeout_fails_cleanly(rt, fake, world):
+    configure(rt, fake, openai_config={"timeout_s": 0.3, "max_attempts": 2})
+    cid = cluster(rt, world)
+    before = _counts(rt, world.account_id)
+    fake.slow(1.0).slow(1.0)
+    with pytest.raises(AIProviderError, match="did not answer within 0.3 s; tried 2 times"):
+        engine.generate_ideas(rt, world.actor, cluster_id=cid)
+    assert _counts(rt, world.account_id) == before and balance(rt, world) == 1000
+
+
+def test_malformed_then_good_output_is_retried_and_charged_once(rt, fake, world):
+    cid = cluster(rt, world)
+    fake.reply_content("Sure! Here are your ideas: {oops")
+    fake.reply_json({"ideas": [{**IDEA, "content_structure": "essay"}]})  # not a structure we know
+    fake.reply_json({"ideas": [IDEA]}, prompt_tokens=300, completion_tokens=200)
+    res = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1)
+    assert len(fake.posts("/chat/completions")) == 3
+    with rt.transaction() as s:
+        log = s.get(CreditUsageLog, res.usage_log_id)
+    assert (log.tokens_input, log.tokens_output, log.metadata_["discarded_answers"]) == (300, 200, 2)
+    assert _counts(rt, world.account_id) == (1, 2, 1)  # one idea; ledger: the grant and one charge
+
+
+def test_truncated_output_fails_after_retries_with_a_clear_message(rt, fake, world):
+    cid = cluster(rt, world)
+    for _ in range(3):
+        fake.reply_content('{"ideas": [{"title": "Best tr', finish_reason="length")
+    with pytest.raises(AIOutputError, match="cut off at the 8,192-token limit 3 times.*Nothing was charged"):
+        engine.generate_ideas(rt, world.actor, cluster_id=cid)
+    assert len(fake.posts("/chat/completions")) == 3
+    assert _counts(rt, world.account_id) == (0, 1, 0) and balance(rt, world) == 1000
+
+
+def test_clustering_output_with_unknown_or_repeated_keywords_is_asked_again(rt, fake, world):
+    ids = keywords(rt, world, ["trail shoes", "hydration vest"])
+    fake.reply_json({"clusters": [{"name": "A", "keywords": ["trail shoes", "road shoes"]}]})
+    fake.reply_json({"clusters": [{"name": "A", "keywords": ["trail shoes"]},
+                                  {"name": "B", "keywords": ["Trail Shoes"]}]})
+    fake.reply_json({"clusters": [{"name": "A", "keywords": ["trail shoes", "hydration vest"]}]})
+    res = engine.auto_cluster(rt, world.actor, sector_id=world.sector_id, keyword_ids=ids)
+    assert len(fake.posts("/chat/completions")) == 3 and res.created["keywords"] == ids
+    with rt.transaction() as s:
+        assert s.get(CreditUsageLog, res.usage_log_id).metadata_["discarded_answers"] == 2
+
+
+def test_clustering_output_that_stays_wrong_fails_and_charges_nothing(rt, fake, world):
+    ids = keywords(rt, world, ["trail shoes", "hydration vest"])
+    for _ in range(3):
+        fake.reply_json({"clusters": [{"name": "A", "keywords": ["trail shoes", "road shoes"]}]})
+    with pytest.raises(AIOutputError, match="not usable after 3 tries.*unknown keyword “road shoes”"):
+        engine.auto_cluster(rt, world.actor, sector_id=world.sector_id, keyword_ids=ids)
+    assert balance(rt, world) == 1000
+    with rt.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Clusters).where(Clusters.sector_id == world.sector_id)) == 0
+
+
+def test_insufficient_credits_refused_before_any_request(rt, fake, world):
+    cid = cluster(rt, world)
+    with rt.transaction() as s:
+        credits.grant(s, world.actor, amount=-995, kind="adjustment", reason="leave 5")
+    fake.reply_json({"ideas": [IDEA]})
+    with pytest.raises(InsufficientCredits, match="needs 10 credits but the account has 5"):
+        engine.generate_ideas(rt, world.actor, cluster_id=cid, count=5)
+    assert fake.requests == []
+
+
+def test_viewer_is_refused_before_any_request(rt, fake, world):
+    cid = cluster(rt, world)
+    with pytest.raises(AccessDenied):
+        engine.generate_ideas(rt, viewer(rt, world), cluster_id=cid)
+    assert fake.requests == []
+
+
+def test_a_retried_job_pays_once_and_writes_once(rt, fake, world):
+    cid = cluster(rt, world)
+    fake.reply_json({"ideas": [IDEA]})
+    first = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1, job_key="run-7:step-2")
+    again = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1, job_key="run-7:step-2")
+    assert not first.replayed and again.replayed
+    assert again.created == first.created and again.credits == first.credits == 2
+    assert again.idempotency_key == f"generate_ideas:cluster:{cid}:run-7:step-2"
+    assert len(fake.posts("/chat/completions")) == 1  # the replay did not call the provider
+    assert _counts(rt, world.account_id) == (1, 2, 1) and balance(rt, world) == 998
+
+
+@pytest.mark.parametrize("blind", [{3}, {3, 4}], ids=["seen-at-record", "seen-by-the-charge"])
+def test_a_replay_arriving_after_the_call_writes_nothing(rt, fake, world, monkeypatch, blind):
+    """Two runs of one key racing: the second run's checks miss the first one's charge (calls 3 and 4 of the
+    lookup), so it is caught when it records, or by the ledger's own key check, and rolls back."""
+    cid = cluster(rt, world)
+    fake.reply_json({"ideas": [IDEA]}).reply_json({"ideas": [{**IDEA, "title": "Other"}]})
+    original = engine._prior
+    calls = {"n": 0}
+
+    def lookup_missing_the_first_run(session, actor, job, key):
+        calls["n"] += 1
+        return None if calls["n"] in blind else original(session, actor, job, key)
+
+    monkeypatch.setattr(engine, "_prior", lookup_missing_the_first_run)
+    first = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1, job_key="k1")
+    again = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1, job_key="k1")
+    assert again.replayed and again.created == first.created and len(fake.posts("/chat/completions")) == 2
+    assert _counts(rt, world.account_id) == (1, 2, 1) and balance(rt, world) == 998
+
+
+def test_content_for_a_task_is_written_once(rt, fake, world):
+    tid = task(rt, world)
+    fake.reply_json({"content_html": "<p>Grip matters.</p>", "meta_title": "Grip"})
+    engine.generate_content(rt, world.actor, task_id=tid)
+    with pytest.raises(Conflict, match="has an article already"):
+        engine.generate_content(rt, world.actor, task_id=tid)
+    assert len(fake.posts("/chat/completions")) == 1
+    with rt.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Content).where(Content.task_id == tid)) == 1
+
+
+def test_images_concurrency_limit_and_partial_failure(rt, fake, world):
+    configure(rt, fake, openai_config={"max_concurrency": 2, "max_attempts": 1})
+    with rt.transaction() as s:
+        ai_settings.save(s, world.actor, max_images=5)
+    cid = content(rt, world)
+    fake.reply_json({"featured_prompt": "A runner", "in_article_prompts": [f"Scene {i}" for i in range(5)]})
+    engine.generate_image_prompts(rt, world.actor, content_id=cid)
+    fake.default_delay = 0.15
+    fake.fail(400, queue="images")  # one image is refused; the five others are made
+    res = engine.generate_images(rt, world.actor, content_id=cid)
+    assert fake.max_in_flight == 2
+    with rt.transaction() as s:
+        statuses = sorted(str(r.status) for r in s.scalars(select(Images).where(Images.content_id == cid)))
+    assert statuses == ["failed"] + ["generated"] * 5
+    assert res.credits == 25 and len(res.failures) == 1 and "HTTP 400" in res.failures[0]
+
+
+def test_all_images_failing_charges_nothing(rt, fake, world):
+    cid = content(rt, world)
+    fake.reply_json({"featured_prompt": "A runner", "in_article_prompts": []})
+    engine.generate_image_prompts(rt, world.actor, content_id=cid)
+    spent = 1000 - balance(rt, world)
+    fake.fail(500, times=4, queue="images")
+    with pytest.raises(AIProviderError, match="keeps failing"):
+        engine.generate_images(rt, world.actor, content_id=cid)
+    with rt.transaction() as s:
+        row = s.scalars(select(Images).where(Images.content_id == cid)).one()
+    assert row.status == ImageStatus.failed and balance(rt, world) == 1000 - spent

@@ -1,0 +1,244 @@
+"""A real OpenAI-compatible HTTP server on loopback for tests: scripted replies, faults, and a request log.
+
+Endpoints: POST /v1/chat/completions, POST /v1/images/generations, GET /v1/models, and POST /runware (a fake
+Runware task API). Each POST endpoint takes the next scripted Reply from its queue, or a default reply when the
+queue is empty. Every request is recorded with its arrival and finish time, and the server tracks how many
+requests were in flight at once.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# 1x1 transparent PNG: what a b64_json image reply carries.
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP answer."""
+
+    status: int = 200
+    body: object = None  # dict/list → JSON; str → sent as-is (lets a test send broken JSON bodies)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a slow provider)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: object
+    started: float
+    finished: float = 0.0
+
+
+def completion(content: str, *, prompt_tokens: int = 120, completion_tokens: int = 80, finish_reason: str = "stop",
+               model: str = "gpt-4o-mini") -> dict:
+    """The body of a chat completion whose message content is `content`."""
+    return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "finish_reason": finish_reason,
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}
+
+
+class FakeAI:
+    """The server and its script. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, api_key: str = "sk-test-fake"):
+        self.api_key = api_key
+        self.chat: deque[Reply] = deque()
+        self.images: deque[Reply] = deque()
+        self.runware: deque[Reply] = deque()
+        self.requests: list[Recorded] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self.default_delay = 0.0
+        self.image_mode = "b64_json"  # or "url"
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- scripting ------------------------------------------------------------------------------------------
+    def reply_json(self, obj: object, **kw) -> FakeAI:
+        """Queue a chat reply whose content is `obj` as JSON (kw: tokens, finish_reason, delay)."""
+        delay = kw.pop("delay", 0.0)
+        self.chat.append(Reply(body=completion(json.dumps(obj), **kw), delay=delay))
+        return self
+
+    def reply_content(self, content: str, **kw) -> FakeAI:
+        """Queue a chat reply with raw message content (malformed JSON, prose …)."""
+        delay = kw.pop("delay", 0.0)
+        self.chat.append(Reply(body=completion(content, **kw), delay=delay))
+        return self
+
+    def fail(self, status: int, *, times: int = 1, headers: dict[str, str] | None = None,
+             queue: str = "chat") -> FakeAI:
+        """Queue `times` error replies on one endpoint's queue."""
+        body = {"error": {"message": f"fake error {status}", "type": "server_error", "code": None}}
+        for _ in range(times):
+            getattr(self, queue).append(Reply(status=status, body=body, headers=dict(headers or {})))
+        return self
+
+    def slow(self, seconds: float, *, queue: str = "chat", then: Reply | None = None) -> FakeAI:
+        """Queue a reply that arrives after `seconds` (beyond the client's timeout in tests)."""
+        reply = then or Reply(body=completion("{}"))
+        reply.delay = seconds
+        getattr(self, queue).append(reply)
+        return self
+
+    # --- what happened --------------------------------------------------------------------------------------
+    def posts(self, path_suffix: str) -> list[Recorded]:
+        """Recorded POST requests whose path ends with the suffix."""
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith(path_suffix)]
+
+    @property
+    def url(self) -> str:
+        """The OpenAI-style base URL (…/v1)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def runware_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/runware"
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "server not started"
+        return self._server.server_address[1]
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+    def start(self) -> FakeAI:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def reset(self) -> None:
+        """Forget the script and the log (between tests sharing one server)."""
+        with self._lock:
+            self.chat.clear(), self.images.clear(), self.runware.clear(), self.requests.clear()
+            self.in_flight = self.max_in_flight = 0
+            self.default_delay = 0.0
+            self.image_mode = "b64_json"
+
+    def __enter__(self) -> FakeAI:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- defaults when a queue is empty ----------------------------------------------------------------------
+    def _next(self, queue: deque[Reply], default: Reply) -> Reply:
+        with self._lock:
+            return queue.popleft() if queue else default
+
+    def _default_image(self) -> Reply:
+        item = ({"b64_json": base64.b64encode(PNG_1X1).decode()} if self.image_mode == "b64_json"
+                else {"url": "https://images.example.test/generated.png"})
+        return Reply(body={"created": int(time.time()), "data": [item]}, delay=self.default_delay)
+
+    def _default_runware(self, tasks: object) -> Reply:
+        data = []
+        for task in tasks if isinstance(tasks, list) else []:
+            if task.get("taskType") == "imageInference":
+                for i in range(int(task.get("numberResults", 1))):
+                    data.append({"taskType": "imageInference", "taskUUID": task.get("taskUUID"),
+                                 "imageUUID": f"img-{i}", "imageURL": f"https://im.runware.test/{task.get('taskUUID')}"
+                                 f"-{i}.webp", "cost": 0.0013})
+            elif task.get("taskType") == "authentication":
+                data.append({"taskType": "authentication", "connectionSessionUUID": "session-1"})
+        return Reply(body={"data": data}, delay=self.default_delay)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeAI
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def _record(self, body: object) -> Recorded:
+        rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                       time.monotonic())
+        with self.fake._lock:
+            self.fake.requests.append(rec)
+        return rec
+
+    def _send(self, reply: Reply, rec: Recorded) -> None:
+        if reply.delay:
+            time.sleep(reply.delay)
+        payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+        data = payload.encode()
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in reply.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to answer
+        finally:
+            rec.finished = time.monotonic()
+
+    def _authorised(self, rec: Recorded) -> bool:
+        if self.headers.get("Authorization") == f"Bearer {self.fake.api_key}":
+            return True
+        self._send(Reply(status=401, body={"error": {"message": "Incorrect API key provided",
+                                                     "type": "invalid_request_error"}}), rec)
+        return False
+
+    def do_GET(self) -> None:
+        rec = self._record(None)
+        if not self._authorised(rec):
+            return
+        if self.path.rstrip("/") == "/v1/models":
+            self._send(Reply(body={"object": "list", "data": [
+                {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "test"},
+                {"id": "dall-e-3", "object": "model", "created": 0, "owned_by": "test"}]}), rec)
+        else:
+            self._send(Reply(status=404, body={"error": {"message": "not found"}}), rec)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = raw.decode(errors="replace")
+        rec = self._record(body)
+        fake = self.fake
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            if not self._authorised(rec):
+                return
+            path = self.path.rstrip("/")
+            if path == "/v1/chat/completions":
+                default = Reply(status=500, body={"error": {"message": "no scripted chat reply"}})
+                self._send(fake._next(fake.chat, default), rec)
+            elif path == "/v1/images/generations":
+                self._send(fake._next(fake.images, fake._default_image()), rec)
+            elif path == "/runware":
+                self._send(fake._next(fake.runware, fake._default_runware(body)), rec)
+            else:
+                self._send(Reply(status=404, body={"error": {"message": f"no route {path}"}}), rec)
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
