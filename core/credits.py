@@ -224,3 +224,14 @@ def list_ledger(session: Session, actor: Actor, *, limit: int = 100,
     if before_id is not None:
         stmt = stmt.where(CreditTransaction.id < before_id)
     return list(session.scalars(stmt.order_by(CreditTransaction.id.desc()).limit(max(1, min(limit, 1000)))))
+
+
+def accounts_due_plan_credits(session: Session, *, now: datetime | None = None) -> list[int]:
+    """Active/trial accounts on a plan with monthly credits that have not had this month's grant yet."""
+    now = now or utcnow()
+    key = f"plan:{now:%Y-%m}"
+    granted = select(CreditTransaction.account_id).where(CreditTransaction.idempotency_key == key)
+    stmt = (select(Account.id).join(Plan, Plan.id == Account.plan_id)
+            .where(Plan.included_credits > 0, Account.status.in_(["active", "trial"]), Account.id.not_in(granted))
+            .order_by(Account.id))
+    return list(session.scalars(stmt))
