@@ -9,16 +9,14 @@ import os
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from core import accounts, credits, reference, tenancy  # noqa: E402
-from db import migrate  # noqa: E402
+from db import migrate, scratch  # noqa: E402
 from db.enums import AccountStatus, Role  # noqa: E402
 from db.session import make_engine, make_session_factory, transaction  # noqa: E402
 
@@ -26,20 +24,13 @@ DEFAULT = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127
 
 
 def scratch_db(base: str) -> str:
-    url = make_url(base)
-    name = f"igny8_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    """A scratch database for one benchmark run."""
+    return scratch.create_database(base, "igny8_bench")
 
 
 def drop_db(base: str, url: str) -> None:
-    admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
+    """Drop the benchmark's scratch database."""
+    scratch.drop_database(base, url)
 
 
 def run_threads(threads: int, per_thread: int, body) -> float:
@@ -97,9 +88,9 @@ def main(argv: list[str] | None = None) -> None:
         # Alternate rounds and keep each one's best, so a burst of other load does not favour either side.
         t_bare = t_core = float("inf")
         for r in range(args.rounds):
-            t_bare = min(t_bare, run_threads(args.threads, args.per_thread, lambda t, i: bare(t, i + r * 10**6)))
+            t_bare = min(t_bare, run_threads(args.threads, args.per_thread, lambda t, i, r=r: bare(t, i + r * 10**6)))
             t_core = min(t_core, run_threads(args.threads, args.per_thread,
-                                             lambda t, i: core_charge(t, i + r * 10**6)))
+                                             lambda t, i, r=r: core_charge(t, i + r * 10**6)))
         with transaction(factory) as s:
             bal = credits.balance(s, actor)
             total = credits.ledger_sum(s, account_id=acct_id)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+
+from db import scratch
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -28,19 +28,9 @@ def pg_available() -> tuple[bool, str]:
 
 def create_pg_database(prefix: str = "igny8_test") -> str:
     """A new empty database next to TEST_DATABASE_URL's; returns its URL."""
-    base = make_url(pg_base_url())
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    return scratch.create_database(pg_base_url(), prefix)
 
 
 def drop_pg_database(url: str) -> None:
     """Drop a scratch database made by create_pg_database."""
-    target = make_url(url)
-    admin = create_engine(make_url(pg_base_url()), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    admin.dispose()
+    scratch.drop_database(pg_base_url(), url)
