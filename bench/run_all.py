@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-BENCHES = {"credits": "bench.credits_bench"}
+BENCHES = {"credits": "bench.credits_bench", "cluster": "bench.cluster_bench", "usage": "bench.usage_bench"}
 
 
 def main(argv: list[str]) -> int:
