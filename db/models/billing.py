@@ -65,7 +65,12 @@ class CreditUsageLog(AccountScoped, Base):
 
     __table_args__ = (
         CheckConstraint("credits_used >= 0", name="credits_non_negative"),
-        Index("ix_credit_usage_log_account_created", "account_id", "created_at"),
+        # The usage screen's index: a window of one account, covering every column its reports read, so they scan
+        # the index alone (SQLite has no INCLUDE, hence key columns on both databases). Migration 0002 also keeps
+        # PostgreSQL statistics on the UTC hour of created_at (see core/usage_sql.hour_bucket).
+        Index("ix_credit_usage_log_usage_report", "account_id", "created_at", "site_id", "user_id", "operation_type",
+              "model_used", "credits_used", "cost_usd", "tokens_input", "tokens_output", "related_object_type",
+              "related_object_id"),
     )
 
 

@@ -1,0 +1,152 @@
+"""Credit usage and credits screens: charts from SQL aggregates, filters, keyset "load more", adding credits, and
+editors kept out."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import auth, credits, sites
+from db.enums import Role
+from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
+
+USAGE, CREDITS = "pages/credit_usage.py", "pages/credits.py"
+PAGES = Path(__file__).resolve().parents[2] / "pages"
+SMALL = 55  # one-credit calls on Beta: with the three below, more rows than one page (50) of the usage table
+
+
+@pytest.fixture(scope="module")
+def world(app_db):
+    """Sites Alpha and Beta; 1,000 credits; three priced calls on Alpha and 55 one-credit calls on Beta in the last
+    days, and a 7-credit call 40 days ago; an admin, an editor and a viewer."""
+    st.cache_data.clear()  # the other backend's run may have cached numbers for the same ids and dates
+    alpha = app_db.add_site("Alpha", sectors=("Coffee",))
+    beta = app_db.add_site("Beta", sectors=("Tea",))
+    for role in (Role.admin, Role.editor, Role.viewer):
+        app_db.add_user(f"usage-{role.value}@example.com", role, site_ids=(alpha,) if role != Role.admin else ())
+    now = datetime.now(UTC)
+    calls = [(alpha, 30, "content_generation", "gpt-4o", "0.150000", now - timedelta(days=2)),
+             (alpha, 20, "image_generation", "dall-e-3", "0.080000", now - timedelta(days=1)),
+             (alpha, 10, "clustering", "gpt-4o-mini", "0.010000", now - timedelta(hours=3)),
+             (alpha, 7, "clustering", "gpt-4o-mini", "0.007000", now - timedelta(days=40))]
+    calls += [(beta, 1, "idea_generation", "gpt-4o-mini", "0.001000", now - timedelta(hours=5, minutes=i))
+              for i in range(SMALL)]
+    with app_db.tx() as s:
+        owner = app_db.actor(s)
+        credits.grant(s, owner, amount=1000, kind="purchase", reason="Opening balance")
+        for n, (site, amount, op, model, usd, when) in enumerate(sorted(calls, key=lambda c: c[-1])):
+            credits.charge(s, owner, credits=amount, idempotency_key=f"page-test-{n}", description=op, now=when,
+                           usage=credits.Usage(operation_type=op, model_used=model, cost_usd=Decimal(usd),
+                                               site_id=site, related_object_type="task", related_object_id=n + 1))
+    return {"alpha": alpha, "beta": beta}
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _rows(at) -> int:
+    return len(at.container(key="usage_rows_table").dataframe[0].value)
+
+
+def test_usage_page_draws_the_charts(app_db, world):
+    at = go(login(), USAGE)
+    assert texts(at.title) == ["Credit usage"] and not at.error
+    assert _metrics(at) == {"Credits used": f"{60 + SMALL:,}", "Cost (USD)": "$0.30", "AI calls": str(3 + SMALL),
+                            "Balance now": f"{1000 - 67 - SMALL:,}"}
+    charts = at.get("plotly_chart")
+    assert len(charts) == 5  # per day by operation, by site, by model, by user, balance over time
+    costliest = at.container(key="usage_costliest").dataframe[0].value
+    assert list(costliest["Credits"][:3]) == [30, 20, 10] and list(costliest["What"][:1]) == ["task"]
+    assert _rows(at) == 50
+    assert at.get("download_button")
+
+
+def test_site_and_date_filters(app_db, world):
+    at = go(login(), USAGE)
+    at.multiselect(key="usage_sites").set_value([world["beta"]]).run()
+    assert not at.exception and not at.error
+    assert _metrics(at)["Credits used"] == str(SMALL)
+    at.multiselect(key="usage_sites").set_value([world["alpha"]]).run()
+    assert _metrics(at)["Credits used"] == "60" and _rows(at) == 3
+    today = datetime.now(UTC).date()
+    at.date_input(key="usage_dates").set_value((today - timedelta(days=60), today)).run()
+    assert _metrics(at)["Credits used"] == "67"  # the call of 40 days ago is in the window now
+    at.date_input(key="usage_dates").set_value((today - timedelta(days=400), today)).run()
+    assert texts(at.error) == ["Pick at most 366 days at a time (this range has 401)."]
+    assert not at.get("plotly_chart")
+
+
+def test_load_more_pages_through_the_rows(app_db, world):
+    at = go(login(), USAGE)
+    assert _rows(at) == 50
+    click(at, "usage_load_more")
+    assert _rows(at) == 3 + SMALL
+    assert "usage_load_more" not in _keys(at)  # nothing more to load
+
+
+def _keys(at) -> set[str]:
+    return {b.key for b in at.button}
+
+
+def test_owner_adds_credits_and_pages_the_ledger(app_db, world):
+    at = go(login(), CREDITS)
+    before = int(_metrics(at)["Balance"].split()[0].replace(",", ""))
+    at.selectbox(key="grant_kind").set_value("refund")
+    at.number_input(key="grant_amount").set_value(250)
+    at.text_input(key="grant_reason").input("Invoice 42 refund")
+    click(at, "grant_submit")
+    assert texts(at.success) == ["+250 credits (refund) added to the ledger."]
+    assert _metrics(at)["Balance"] == f"{before + 250:,} credits"
+    ledger = at.container(key="credits_ledger").dataframe[0].value
+    assert (ledger["Kind"][0], ledger["Amount"][0], ledger["Description"][0]) == ("refund", "+250",
+                                                                                   "Invoice 42 refund")
+    assert len(ledger) == 50
+    click(at, "ledger_older")
+    older = at.container(key="credits_ledger").dataframe[0].value
+    assert len(older) == 1 + 4 + SMALL + 1 - 50  # opening grant, the calls, the refund: 61 entries in all
+    assert texts(at.caption)[-1].startswith("Page 2")
+
+    go(at, USAGE)
+    assert _metrics(at)["Balance now"] == f"{before + 250:,}"  # the cached report was dropped after the grant
+
+
+def test_a_refused_grant_is_a_message(app_db, world):
+    at = go(login(), CREDITS)
+    at.number_input(key="grant_amount").set_value(-5)
+    at.text_input(key="grant_reason").input("oops")
+    click(at, "grant_submit")
+    assert texts(at.error) == ["Grant a positive number of credits (only an adjustment may be negative)."]
+
+
+def test_admin_sees_both_pages(app_db, world):
+    at = login("usage-admin@example.com", PASSWORD)
+    assert in_navigation(at, USAGE) and texts(at.title) == ["Credit usage"]
+    assert in_navigation(at, CREDITS) and texts(at.title) == ["Credits"]
+
+
+@pytest.mark.parametrize("role", ["editor", "viewer"])
+def test_editors_and_viewers_cannot_see_usage_or_credits(app_db, world, role):
+    email = f"usage-{role}@example.com"
+    at = login(email, PASSWORD)
+    assert not in_navigation(at, USAGE) and not in_navigation(at, CREDITS)
+    with app_db.tx() as s:
+        ticket = auth.issue_ticket(app_db.user(s, email))
+    for page in ("credit_usage.py", "credits.py"):  # run directly, as directory discovery could
+        alone = AppTest.from_file(str(PAGES / page), default_timeout=30)
+        alone.session_state["auth_ticket"] = ticket
+        alone.run()
+        assert not alone.exception
+        assert texts(alone.error) == ["Only an owner, admin or developer can do this."]
+        assert not alone.metric and not alone.get("plotly_chart") and not alone.dataframe
+
+
+def test_sites_of_the_filter_are_the_accounts_active_sites(app_db, world):
+    with app_db.tx() as s:
+        names = {x.id: x.name for x in sites.list_sites(s, app_db.actor(s), active_only=True)}
+    at = go(login(), USAGE)
+    assert at.multiselect(key="usage_sites").options == [names[i] for i in names]
