@@ -143,8 +143,8 @@ def retry_after_seconds(headers: object) -> float | None:
 def _status_message(status: int, message: str, conn: ProviderConnection) -> str:
     name = _name(conn)
     if status in (401, 403):
-        return (f"The AI provider {name} refused the API key (HTTP {status}). An admin can check the key in "
-                "AI settings.")
+        return (f"The AI provider {name} refused the API key (HTTP {status}). An admin can check the key on "
+                "the “AI providers & models” screen.")
     if status == 404:
         return (f"The AI provider {name} does not know this model or endpoint (HTTP 404): {message}. Check the "
                 "model name and the provider's endpoint.")
@@ -192,7 +192,7 @@ def _give_up(fault: _Fault, attempts: int, elapsed: float, conn: ProviderConnect
                 "or raise the provider's timeout.")
     elif fault.kind == "connection":
         text = (f"Could not reach the AI provider {name} at {conn.base_url or 'its default address'} "
-                f"({fault.detail}); {tried}. Check the endpoint in AI settings.")
+                f"({fault.detail}); {tried}. Check the endpoint on the “AI providers & models” screen.")
     else:
         text = f"The AI provider {name} sent an unreadable answer ({fault.detail}); {tried}. Try again later."
     return AIProviderError(text, kind=fault.kind, status=fault.status, attempts=attempts)
@@ -302,7 +302,7 @@ def _image_of(conn: ProviderConnection, url: str | None, b64: str | None, attemp
 
 def _runware_post(conn: ProviderConnection, policy: RetryPolicy, tasks: list[dict]) -> tuple[list[dict], int]:
     if not conn.base_url:
-        raise AIProviderError(f"Provider {_name(conn)} has no endpoint. An admin can set it in AI settings.",
+        raise AIProviderError(f"Provider {_name(conn)} has no endpoint. An admin can set it on the “AI providers & models” screen.",
                               kind="refused")
 
     def attempt() -> list[dict]:
