@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,6 +59,18 @@ class Keywords(SiteSectorScoped, SoftDelete, Base):
         CheckConstraint("difficulty IS NULL OR (difficulty >= 0 AND difficulty <= 100)", name="difficulty_range"),
         CheckConstraint("volume IS NULL OR volume >= 0", name="volume_non_negative"),
         Index("ix_keywords_sector_status_volume", "sector_id", "status", "volume", "id"),
+        # The keywords screen sorts a sector by each of these with keyset pagination on (column, id); sorting by
+        # keyword uses the unique (sector_id, keyword_norm) above. See core/keywords.py.
+        Index("ix_keywords_sector_volume", "sector_id", "volume", "id"),
+        Index("ix_keywords_sector_difficulty", "sector_id", "difficulty", "id"),
+        Index("ix_keywords_sector_cpc", "sector_id", "cpc", "id"),
+        Index("ix_keywords_sector_created", "sector_id", "created_at", "id"),
+        Index("ix_keywords_sector_cluster", "sector_id", "cluster_id"),
+        # Substring search (LIKE '%term%') on PostgreSQL: a trigram GIN index (pg_trgm, a trusted extension the
+        # migration creates). SQLite could not use it for LIKE '%term%', so there it is an always-empty partial
+        # index of the same name: the schema matches the model on both backends and SQLite writes pay nothing.
+        Index("ix_keywords_keyword_norm_trgm", "keyword_norm", postgresql_using="gin",
+              postgresql_ops={"keyword_norm": "gin_trgm_ops"}, sqlite_where=text("0")),
     )
 
 
