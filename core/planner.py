@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
 from core import tenancy
@@ -15,6 +15,7 @@ from db.enums import ClusterStatus, ContentStructure, ContentType, IdeaStatus, K
 from db.models import Clusters, ContentIdeas, Keywords
 
 MAX_KEYWORD = 500
+STATS_CHUNK = 1000
 
 
 def normalize_keyword(text: str) -> tuple[str, str]:
@@ -118,13 +119,16 @@ def assign_to_cluster(session: Session, actor: Actor, *, keyword_ids: list[int],
 
 
 def refresh_cluster_stats(session: Session, cluster_ids: list[int]) -> None:
-    """Recompute keyword count and total volume of clusters in SQL."""
-    for cid in cluster_ids:
-        count, volume = session.execute(
-            select(func.count(Keywords.id), func.coalesce(func.sum(Keywords.volume), 0))
-            .where(Keywords.cluster_id == cid, Keywords.deleted_at.is_(None))).one()
-        session.execute(update(Clusters).where(Clusters.id == cid).values(
-            keywords_count=count, volume=volume, status=ClusterStatus.mapped if count else ClusterStatus.new))
+    """Recompute keyword count, total volume and status of clusters in SQL (set-based: one UPDATE per chunk)."""
+    live = and_(Keywords.cluster_id == Clusters.id, Keywords.deleted_at.is_(None))
+    count = select(func.count(Keywords.id)).where(live).scalar_subquery()
+    volume = select(func.coalesce(func.sum(Keywords.volume), 0)).where(live).scalar_subquery()
+    ids = sorted({int(i) for i in cluster_ids})
+    for start in range(0, len(ids), STATS_CHUNK):  # bounded IN lists: thousands of clusters after a clustering run
+        session.execute(update(Clusters).where(Clusters.id.in_(ids[start:start + STATS_CHUNK]))
+                        .values(keywords_count=count, volume=volume,
+                                status=case((count > 0, ClusterStatus.mapped.value), else_=ClusterStatus.new.value))
+                        .execution_options(synchronize_session="fetch"))
 
 
 def create_idea(session: Session, actor: Actor, *, cluster_id: int, title: str, description: str = "",

@@ -1,0 +1,143 @@
+"""Workspace: the sector's content ideas — filter by cluster and status, create and edit by hand, queue as writer
+tasks, and Generate ideas (AI) for a cluster, with the estimated credits shown before it runs."""
+import zlib
+
+import streamlit as st
+
+import ui
+import ui_jobs
+from core import clusters, ideas, planner_ai
+from db.enums import ContentStructure, ContentType, IdeaStatus
+
+ctx = ui.current("Ideas")
+actor, scope, rt = ctx.actor, ctx.scope, ctx.rt
+if scope.site_id is None or scope.sector_id is None:
+    st.info("Pick a site and a sector in the sidebar first.")
+    st.stop()
+site_id, sector_id = scope.site_id, scope.sector_id
+JOB, EST = "ideas_job", "ideas_estimate"
+TYPES, STRUCTURES = [t.value for t in ContentType], [c.value for c in ContentStructure]
+
+done = ui_jobs.take(JOB)
+if done is not None:
+    if done.error:
+        st.error(done.error)
+    else:
+        (st.warning if done.result.error else st.success)(done.result.message)
+ui_jobs.progress(JOB)
+
+cluster_names = ui.run_action(lambda s: clusters.names(s, actor, sector_id=sector_id))
+if cluster_names is None:
+    st.stop()
+filter_opts = {None: "All clusters", ideas.NO_CLUSTER: "No cluster", **cluster_names}
+
+f1, f2, f3 = st.columns([2, 1, 2])
+f_cluster = f1.selectbox("Cluster", list(filter_opts), format_func=filter_opts.__getitem__, key="id_cluster")
+f_status = f2.selectbox("Status", ["", *[s.value for s in IdeaStatus]], format_func=lambda v: v or "Any",
+                        key="id_status")
+f_search = f3.text_input("Title contains", key="id_search")
+filters = (sector_id, f_cluster, f_status, f_search)
+if st.session_state.get("id_filters") != filters:
+    st.session_state["id_filters"], st.session_state["id_pages"] = filters, [None]
+cursors: list = st.session_state["id_pages"]
+
+page = ui.run_action(lambda s: ideas.list_ideas(s, actor, sector_id=sector_id, cluster_id=f_cluster,
+                                                status=f_status or None, search=f_search, after=cursors[-1]))
+if page is None:
+    st.stop()
+st.caption(f"{page.total:,} idea(s) — page {len(cursors)}.")
+ui.table(({"Title": r.title, "Cluster": r.cluster or "—", "Status": r.status, "Type": r.content_type,
+           "Structure": r.content_structure, "Words": r.estimated_word_count, "Target keywords": r.target_keywords,
+           "Created": ui.local_time(r.created_at, scope.timezone)} for r in page.rows),
+         empty="No ideas here yet.", key="ideas_table")
+p1, p2, _ = st.columns([1, 1, 4])
+if p1.button("First page", key="id_first", disabled=len(cursors) == 1):
+    st.session_state["id_pages"] = [None]
+    st.rerun()
+if p2.button("Next page", key="id_next", disabled=page.next_after is None):
+    cursors.append(page.next_after)
+    st.rerun()
+
+rows = {r.id: r for r in page.rows}
+picked: list[int] = st.multiselect("Selected ideas", list(rows), format_func=lambda i: rows[i].title,
+                                   key=f"id_picked_{zlib.crc32(repr(list(rows)).encode())}")
+q1, q2, q3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+if q1.button("Queue as writer tasks", key="id_queue", type="primary", disabled=not picked):
+    res = ui.run_action(lambda s: ideas.queue(s, actor, idea_ids=picked))
+    if res is not None:
+        ui.flash(res.message)
+        st.rerun()
+sure = q2.checkbox("Yes, delete the selected ideas", key="id_delete_ok")
+if q3.button("Delete", key="id_delete", disabled=not (picked and sure)):
+    ui.run_action(lambda s: ideas.delete(s, actor, idea_ids=picked), success=f"Deleted {len(picked)} idea(s).")
+
+cluster_ids, cluster_label = ui.options_with_none(cluster_names, "— no cluster —")
+tab_new, tab_edit, tab_ai = st.tabs(["New idea", "Edit an idea", "Generate ideas (AI)"])
+
+with tab_new, st.form("id_create"):
+    n_cluster = st.selectbox("Cluster", cluster_ids, format_func=cluster_label, key="id_new_cluster")
+    n_title = st.text_input("Title", key="id_new_title")
+    n_desc = st.text_area("Description", key="id_new_desc")
+    n1, n2, n3 = st.columns(3)
+    n_type = n1.selectbox("Content type", TYPES, key="id_new_type")
+    n_struct = n2.selectbox("Structure", STRUCTURES, key="id_new_structure")
+    n_words = n3.number_input("Estimated words", 0, 100_000, 1000, step=100, key="id_new_words")
+    n_kws = st.text_input("Target keywords (comma-separated)", key="id_new_keywords")
+    if st.form_submit_button("Create idea", key="id_create_submit", type="primary"):
+        ui.run_action(lambda s: ideas.create(s, actor, site_id=site_id, sector_id=sector_id, cluster_id=n_cluster,
+                                             title=n_title, description=n_desc, content_type=n_type,
+                                             content_structure=n_struct, target_keywords=n_kws,
+                                             estimated_word_count=int(n_words)),
+                      success=f"Idea “{n_title.strip()}” created.",
+                      clear=("id_new_title", "id_new_desc", "id_new_keywords"))
+
+with tab_edit:
+    editable = {i: r for i, r in rows.items() if r.status == IdeaStatus.new.value}
+    if not editable:
+        st.info("No new ideas on this page (queued and completed ideas are edited as writer tasks).")
+    else:
+        e_id = st.selectbox("Idea", list(editable), format_func=lambda i: editable[i].title, key="id_edit_pick")
+        r = editable[e_id]
+        with st.form(f"id_edit_{e_id}"):
+            e_cluster = st.selectbox("Cluster", cluster_ids, index=ui.index_of(cluster_ids, r.cluster_id),
+                                     format_func=cluster_label, key=f"id_edit_cluster_{e_id}")
+            e_title = st.text_input("Title", value=r.title, key=f"id_edit_title_{e_id}")
+            e_desc = st.text_area("Description", value=r.description, key=f"id_edit_desc_{e_id}")
+            e1, e2, e3 = st.columns(3)
+            e_type = e1.selectbox("Content type", TYPES, index=TYPES.index(r.content_type), key=f"id_edit_type_{e_id}")
+            e_struct = e2.selectbox("Structure", STRUCTURES, index=STRUCTURES.index(r.content_structure),
+                                    key=f"id_edit_structure_{e_id}")
+            e_words = e3.number_input("Estimated words", 0, 100_000, r.estimated_word_count, step=100,
+                                      key=f"id_edit_words_{e_id}")
+            e_kws = st.text_input("Target keywords (comma-separated)", value=r.target_keywords,
+                                  key=f"id_edit_keywords_{e_id}")
+            if st.form_submit_button("Save idea", key=f"id_edit_submit_{e_id}"):
+                ui.run_action(lambda s: ideas.update(s, actor, idea_id=e_id, title=e_title, description=e_desc,
+                                                     content_type=e_type, content_structure=e_struct,
+                                                     target_keywords=e_kws, estimated_word_count=int(e_words),
+                                                     cluster_id=e_cluster, clear_cluster=e_cluster is None),
+                              success=f"Idea “{e_title.strip()}” saved.")
+
+with tab_ai:
+    if not cluster_names:
+        st.info("Create clusters first: ideas are generated per cluster.")
+    else:
+        g_cluster = st.selectbox("Cluster", list(cluster_names), format_func=cluster_names.__getitem__,
+                                 key="id_ai_cluster")
+        g_count = st.number_input("Ideas", 1, 20, 5, key="id_ai_count")
+        est_key = (g_cluster, int(g_count))
+        if st.button("Estimate credits", key="id_ai_estimate"):
+            est = ui.run_action(lambda s: planner_ai.estimate_ideas(s, actor, cluster_ids=[g_cluster],
+                                                                    count=int(g_count)))
+            st.session_state[EST] = (est_key, est) if est is not None else None
+        held = st.session_state.get(EST)
+        if held is not None and held[0] == est_key:
+            est = held[1]
+            (st.info if est.affordable else st.error)(est.message)
+            if st.button(f"Generate ideas (up to {est.credits:,} credits)", key="id_ai_run",
+                         disabled=not est.affordable or ui_jobs.get(JOB) is not None):
+                args = {"cluster_ids": [g_cluster], "count": int(g_count)}  # bound now: the thread outlives this run
+                if ui_jobs.start(JOB, kind="ideas", label="Generating ideas", work=lambda report: (
+                        planner_ai.generate_ideas(rt, actor, on_progress=report, **args))):
+                    st.session_state.pop(EST, None)
+                    st.rerun()
