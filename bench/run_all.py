@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-BENCHES = {"credits": "bench.credits_bench", "cluster": "bench.cluster_bench", "usage": "bench.usage_bench"}
+BENCHES = {"credits": "bench.credits_bench", "cluster": "bench.cluster_bench", "usage": "bench.usage_bench",
+           "keywords": "bench.keywords_bench", "import": "bench.import_bench"}
 
 
 def main(argv: list[str]) -> int:

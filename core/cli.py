@@ -217,7 +217,7 @@ def cmd_seed_demo(session: Session, args: argparse.Namespace) -> list[str]:
 
 
 # Modules that add commands with `register(command)`; one line per domain.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("core.cli_ai", "core.cli_clustering", "core.cli_planner")
 
 
 # --- Parser and entry point -------------------------------------------------------------------------------------
@@ -290,7 +290,9 @@ def _password_args(p: argparse.ArgumentParser, generate_flag: str) -> None:
     group.add_argument(generate_flag, dest="generate", action="store_true", help="generate one and print it once")
 
 
-def _print(result: list[str] | Rows, as_json: bool) -> None:
+def _print(result: list[str] | Rows | None, as_json: bool) -> None:
+    if result is None:  # the command wrote its own output (a CSV export to stdout)
+        return
     if as_json:
         print(json.dumps(result, indent=2, default=str))
     elif result and isinstance(result[0], dict):

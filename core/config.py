@@ -22,6 +22,7 @@ class Settings:
     owner_email: str | None
     owner_password: str | None
     scheduler_interval_seconds: int
+    import_max_mb: int  # keyword files larger than this are refused before reading
 
 
 def _int(name: str, default: int) -> int:
@@ -50,6 +51,7 @@ def load() -> Settings:
         owner_email=os.environ.get("IGNY8_OWNER_EMAIL") or None,
         owner_password=os.environ.get("IGNY8_OWNER_PASSWORD") or None,
         scheduler_interval_seconds=_int("IGNY8_SCHEDULER_INTERVAL_SECONDS", 60),
+        import_max_mb=_int("IGNY8_IMPORT_MAX_MB", 200),
     )
 
 
