@@ -25,7 +25,7 @@ STAMP = VENV / ".requirements.sha256"
 
 def ensure_venv() -> None:
     """Create the virtualenv and install requirements.txt when it changed since the last install."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this runs under whatever python3 the user has
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
     if not PY.exists():
         print(f"Creating virtualenv in {VENV} …", flush=True)

@@ -209,7 +209,7 @@ def _keywords(session: Session, act: Actor, placed: list[tuple[Site, list[Sector
             infos.append(demo_content.ClusterInfo(
                 cluster.id, site.id, sector.id, site.domain, sum(r.volume or 0 for r in members),
                 tuple(r.keyword for r in members if demo_content.presentable(r.norm))[:6], clustered))
-        report.keywords += demo_keywords.insert_keywords(session, sector, bucket, cluster_of=cluster_of,
+        report.keywords += demo_keywords.insert_keywords(session, act, sector, bucket, cluster_of=cluster_of,
                                                          created_at=imported)
         report.clusters += len(groups)
         batches = math.ceil(len(bucket) / CLUSTERING_BATCH)

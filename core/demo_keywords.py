@@ -1,30 +1,32 @@
-"""Demo keywords: read a Semrush export by column name, route rows to sectors, group them by a shared phrase."""
+"""Demo keywords: read an export with core.keyword_import, route rows to sectors, group them by a shared phrase."""
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core import planner
+from core import keyword_import
 from core.errors import ValidationFailed
+from core.keyword_import.rows import Row
+from core.tenancy import Actor
 from db.enums import KeywordStatus
 from db.models import Keywords, Sector
 
-# Semrush names its columns; the order differs between export kinds, so columns are found by name.
-COLUMNS = {"keyword": "Keyword", "intent": "Intent", "volume": "Volume", "trend": "Trend",
-           "difficulty": "Keyword Difficulty", "cpc": "CPC (USD)", "serp": "SERP Features"}
-BATCH = 1000
+BATCH = 500  # keywords per cluster-mapping UPDATE (below SQLite's bound-variable limit)
 # Words that make a poor cluster phrase on their own ("how to", "for wordpress").
 STOP = frozenset("a an and are at by can do for from how i in is it my of on or the to vs what when where which "
                  "why with you your".split())
+# The import's reasons, as the demo report names them.
+SKIP_LABELS = {"empty": "empty keyword", "too_long": "keyword too long", "cell_too_long": "cell too long",
+               "bad_value": "volume, difficulty or CPC not a valid number", "fields": "wrong number of fields",
+               "duplicate": "duplicate keyword"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class KeywordRow:
     intent: str | None
     attributes: dict
 
+    def as_import_row(self) -> Row:
+        """The row as core.keyword_import writes it."""
+        return (self.keyword, self.norm, self.volume, self.difficulty, None if self.cpc is None else str(self.cpc),
+                self.intent, json.dumps(self.attributes, ensure_ascii=False))
+
 
 @dataclass
 class ReadResult:
@@ -49,92 +56,26 @@ class ReadResult:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def _header_map(fieldnames: Sequence[str] | None, path: Path) -> dict[str, str]:
-    found = {(name or "").strip().casefold(): name for name in fieldnames or []}
-    out = {key: found[label.casefold()] for key, label in COLUMNS.items() if label.casefold() in found}
-    if "keyword" not in out:
-        raise ValidationFailed(f"{path.name} has no “Keyword” column (it has: {', '.join(fieldnames or []) or 'none'}).")
-    return out
-
-
-def _int(raw: str | None, low: int, high: int) -> int | None:
-    text = (raw or "").strip()
-    if not text:
-        return None
-    number = int(text)  # ValueError: the caller counts the row as skipped
-    if not low <= number <= high:
-        raise ValueError(text)
-    return number
-
-
-def _cpc(raw: str | None) -> Decimal | None:
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text).quantize(Decimal("0.01"))
-    except InvalidOperation as exc:
-        raise ValueError(text) from exc
-    if value < 0 or value > Decimal("99999999"):
-        raise ValueError(text)
-    return value
-
-
-def _attributes(raw: dict[str, str | None], cols: dict[str, str]) -> dict:
-    attrs: dict = {}
-    trend = (raw.get(cols.get("trend", ""), "") or "").strip()
-    if trend:
-        try:
-            attrs["trend"] = [float(x) for x in trend.split(",")]
-        except ValueError:
-            attrs["trend"] = trend  # kept as given: the trend is informative, never a reason to drop a keyword
-    serp = (raw.get(cols.get("serp", ""), "") or "").strip()
-    if serp:
-        attrs["serp_features"] = [part.strip() for part in serp.split(",") if part.strip()]
-    return attrs
-
-
-def _row(raw: dict[str, str | None], cols: dict[str, str]) -> KeywordRow:
-    """A parsed row; ValidationFailed / ValueError name why it cannot be used."""
-    display, norm = planner.normalize_keyword(raw.get(cols["keyword"]) or "")
-    intent = (raw.get(cols.get("intent", ""), "") or "").strip()[:100] or None
-    return KeywordRow(display, norm, _int(raw.get(cols.get("volume", "")), 0, 2_000_000_000),
-                      _int(raw.get(cols.get("difficulty", "")), 0, 100), _cpc(raw.get(cols.get("cpc", ""))),
-                      intent, _attributes(raw, cols))
-
-
 def read_keywords(path: Path) -> ReadResult:
-    """Every data row of the CSV, parsed; rows that cannot be used are counted by reason, never dropped silently."""
-    result = ReadResult()
-    seen: set[str] = set()
+    """Every data row of the export, read by core.keyword_import (any tool's columns, by name); rows that cannot
+    be used are counted by reason, never dropped silently; a repeated keyword keeps its first row."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            cols = _header_map(reader.fieldnames, path)
-            for raw in reader:
-                result.read += 1
-                if None in raw or any(v is None for v in raw.values()):
-                    result.skipped["wrong number of fields"] += 1
-                    continue
-                try:
-                    row = _row(raw, cols)
-                except ValidationFailed as exc:
-                    result.skipped["empty keyword" if "empty" in str(exc) else "keyword too long"] += 1
-                    continue
-                except ValueError:
-                    result.skipped["volume, difficulty or CPC not a valid number"] += 1
-                    continue
-                if row.norm in seen:
-                    result.skipped["duplicate keyword"] += 1
-                    continue
-                seen.add(row.norm)
-                result.rows.append(row)
-    except FileNotFoundError as exc:
-        raise ValidationFailed(f"The keywords file {path} was not found.") from exc
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"The keywords file {path.name} is not UTF-8 text.") from exc
-    except csv.Error as exc:
-        raise ValidationFailed(f"The keywords file {path.name} is not a readable CSV: {exc}.") from exc
+        rows, report = keyword_import.read_rows(path)
+    except ValidationFailed as exc:
+        if "holds the keywords" not in str(exc):
+            raise
+        raise ValidationFailed(f"{path.name} has no “Keyword” column ({exc})") from exc
+    result = ReadResult(read=report.rows)
+    for code, n in report.reasons.items():
+        result.skipped[SKIP_LABELS.get(code, code)] += n
+    seen: set[str] = set()
+    for _, (keyword, norm, volume, difficulty, cpc, intent, attrs) in rows:
+        if norm in seen:
+            result.skipped[SKIP_LABELS["duplicate"]] += 1
+            continue
+        seen.add(norm)
+        result.rows.append(KeywordRow(keyword, norm, volume, difficulty, None if cpc is None else Decimal(cpc),
+                                      intent, json.loads(attrs)))
     return result
 
 
@@ -208,27 +149,21 @@ def _title(phrase: str) -> str:
     return " ".join(words)
 
 
-KEYWORD_COLUMNS = ("account_id", "site_id", "sector_id", "keyword", "keyword_norm", "volume", "difficulty", "cpc",
-                   "intent", "attributes", "cluster_id", "status", "disabled", "created_at", "updated_at")
-
-
-def insert_keywords(session: Session, sector: Sector, rows: list[KeywordRow], *, cluster_of: dict[str, int],
-                    created_at: datetime) -> int:
-    """Bulk-insert a sector's keywords (account/site/sector taken from the validated sector); returns the count.
-
-    COPY on PostgreSQL (the house rule for bulk loads), batched multi-row INSERTs elsewhere."""
-    values = [(sector.account_id, sector.site_id, sector.id, r.keyword, r.norm, r.volume, r.difficulty, r.cpc,
-               r.intent, r.attributes, cluster_of.get(r.norm),
-               (KeywordStatus.mapped if r.norm in cluster_of else KeywordStatus.new).value, False, created_at,
-               created_at) for r in rows]
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        with connection.connection.dbapi_connection.cursor() as cur:
-            with cur.copy(f"COPY keywords ({', '.join(KEYWORD_COLUMNS)}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row((*row[:9], json.dumps(row[9]), *row[10:]))
-        return len(values)
-    table = Keywords.__table__
-    for i in range(0, len(values), BATCH):
-        session.execute(insert(table), [dict(zip(KEYWORD_COLUMNS, row, strict=True)) for row in values[i:i + BATCH]])
-    return len(values)
+def insert_keywords(session: Session, actor: Actor, sector: Sector, rows: list[KeywordRow], *,
+                    cluster_of: dict[str, int], created_at: datetime) -> int:
+    """Write a sector's keywords through core.keyword_import (COPY on PostgreSQL, linked to the keyword library),
+    then map them to their clusters and date them back; returns how many were imported."""
+    report = keyword_import.write_rows(session, actor, site_id=sector.site_id, sector_id=sector.id,
+                                       rows=((n, r.as_import_row()) for n, r in enumerate(rows, 2)), name="demo",
+                                       on_existing="skip")
+    by_cluster: dict[int, list[str]] = {}
+    for norm, cluster_id in cluster_of.items():
+        by_cluster.setdefault(cluster_id, []).append(norm)
+    for cluster_id, norms in sorted(by_cluster.items()):
+        for i in range(0, len(norms), BATCH):
+            session.execute(update(Keywords).where(Keywords.sector_id == sector.id,
+                                                   Keywords.keyword_norm.in_(norms[i:i + BATCH]))
+                            .values(cluster_id=cluster_id, status=KeywordStatus.mapped))
+    session.execute(update(Keywords).where(Keywords.sector_id == sector.id)
+                    .values(created_at=created_at, updated_at=created_at))
+    return report.imported

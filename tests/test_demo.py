@@ -60,7 +60,7 @@ def test_sample_fills_every_stage_inside_the_demo_account(session):
     assert count(session, Keywords, acct) == r.keywords == r.rows_read - 1
     news = session.scalars(select(Keywords).where(Keywords.account_id == acct,
                                                   Keywords.keyword_norm == "wordpress news")).one()
-    assert (news.volume, news.difficulty, news.cpc, news.intent) == (12100, 45, Decimal("2.50"), "Informational")
+    assert (news.volume, news.difficulty, news.cpc, news.intent) == (12100, 45, Decimal("2.50"), "informational")
     assert len(news.attributes["trend"]) == 12 and news.attributes["serp_features"] == ["Top stories",
                                                                                          "Related searches"]
     # Clusters: counters match their keywords; clustered keywords are mapped, the others new.

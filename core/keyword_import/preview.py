@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -99,10 +100,11 @@ def preview(data: Path | str | bytes | BinaryIO, *, name: str | None = None,
 
 def _first(source: Source, layout: Layout, n: int) -> list[tuple[int, list[str]]]:
     out = []
-    for item in reading.records(source, layout):
-        out.append(item)
-        if len(out) >= n:
-            break
+    with closing(reading.records(source, layout)) as records:
+        for item in records:
+            out.append(item)
+            if len(out) >= n:
+                break
     return out
 
 

@@ -256,7 +256,10 @@ def records(source: Source, layout: Layout) -> Iterator[tuple[int, list[str]]]:
                              "or UTF-16 text without a byte-order mark. Choose its encoding or save it as UTF-8. "
                              "Nothing was imported.") from None
     finally:
-        text.detach()  # leave the caller's stream open
+        try:
+            text.detach()  # leave the caller's stream open
+        except ValueError:
+            pass  # the caller closed the file first: nothing to leave open
 
 
 class _NulByte(Exception):
