@@ -49,4 +49,4 @@ if admin_pages:
     sections["Admin"] = admin_pages
 sections["Account"] = [my_account]
 
-st.navigation(sections).run()
+st.navigation(sections, expanded=True).run()  # every page listed, no "View more"
