@@ -90,6 +90,15 @@ def test_google_keyword_planner_details(session, world):
     assert "Lines 1–2 before the header were skipped (titles)." in report.notes
 
 
+def test_ahrefs_intent_columns_become_one_intent():
+    data = kf.csv_bytes(["Keyword", "Volume", "Informational", "Commercial", "Branded", "Local"],
+                        [["wp engine pricing", "900", "true", "true", "true", "false"],
+                         ["wordpress", "90K", "false", "false", "false", "false"]])
+    p = ki.preview(data)
+    assert [(r["keyword"], r["volume"], r["intent"], r["attributes"]) for r in p.rows] == [
+        ("wp engine pricing", 900, "informational, commercial, branded", {}), ("wordpress", 90000, None, {})]
+
+
 def test_one_column_lists_with_and_without_header(session, world):
     report = run(session, world, kf.ONE_COLUMN)
     assert (report.rows, report.imported, report.reasons) == (4, 3, {"duplicate": 1})
