@@ -314,3 +314,14 @@ def options_with_none(options: Mapping[int, str], none_label: str = "—") -> tu
 def index_of(options: list, value: object) -> int:
     """Position of the current value among a picker's options (the first when it is no longer offered)."""
     return options.index(value) if value in options else 0
+
+
+def pager(cursors: list, next_after: object, *, state_key: str, key: str) -> None:
+    """“First page” / “Next page” buttons over a keyset cursor stack kept in st.session_state[state_key]."""
+    first, nxt, _ = st.columns([1, 1, 4])
+    if first.button("First page", key=f"{key}_first", disabled=len(cursors) == 1):
+        st.session_state[state_key] = [None]
+        st.rerun()
+    if nxt.button("Next page", key=f"{key}_next", disabled=next_after is None):
+        cursors.append(next_after)
+        st.rerun()

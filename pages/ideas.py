@@ -50,13 +50,7 @@ ui.table(({"Title": r.title, "Cluster": r.cluster or "—", "Status": r.status, 
            "Structure": r.content_structure, "Words": r.estimated_word_count, "Target keywords": r.target_keywords,
            "Created": ui.local_time(r.created_at, scope.timezone)} for r in page.rows),
          empty="No ideas here yet.", key="ideas_table")
-p1, p2, _ = st.columns([1, 1, 4])
-if p1.button("First page", key="id_first", disabled=len(cursors) == 1):
-    st.session_state["id_pages"] = [None]
-    st.rerun()
-if p2.button("Next page", key="id_next", disabled=page.next_after is None):
-    cursors.append(page.next_after)
-    st.rerun()
+ui.pager(cursors, page.next_after, state_key="id_pages", key="id")
 
 rows = {r.id: r for r in page.rows}
 picked: list[int] = st.multiselect("Selected ideas", list(rows), format_func=lambda i: rows[i].title,

@@ -52,13 +52,7 @@ st.caption(f"{page.total:,} library keyword(s) in “{isecs[isec_id]}” — pag
 ui.table(({"Keyword": k.keyword, "Volume": k.volume, "Difficulty": k.difficulty,
            "CPC": float(k.cpc) if k.cpc is not None else None, "Intent": k.intent, "Active": k.is_active}
           for k in page.rows), empty="No library keywords here.", key="library_table")
-p1, p2, _ = st.columns([1, 1, 4])
-if p1.button("First page", key="lib_first", disabled=len(cursors) == 1):
-    st.session_state["lib_pages"] = [None]
-    st.rerun()
-if p2.button("Next page", key="lib_next", disabled=page.next_after is None):
-    cursors.append(page.next_after)
-    st.rerun()
+ui.pager(cursors, page.next_after, state_key="lib_pages", key="lib")
 
 rows = {k.id: k for k in page.rows}
 picked: list[int] = st.multiselect("Selected library keywords", list(rows), format_func=lambda i: rows[i].keyword,
