@@ -103,8 +103,10 @@ def list_accounts(session: Session, actor: Actor) -> list[Account]:
 
 
 def create_account_record(session: Session, *, name: str, slug: str | None = None, plan_slug: str | None = None,
-                          plan_id: int | None = None, status: AccountStatus = AccountStatus.trial) -> Account:
-    """Insert an account with its module settings (no permission check: bootstrap and create_account call it)."""
+                          plan_id: int | None = None, status: AccountStatus = AccountStatus.trial,
+                          is_system: bool = False) -> Account:
+    """Insert an account with its module settings (no permission check: bootstrap and create_account call it);
+    the owners and admins of a system account administer the platform (tenancy.Actor.is_platform_admin)."""
     name = clean_name(name, "Account name")
     slug = clean_slug(slug, name, "Account name")
     if session.scalar(select(Account.id).where(Account.slug == slug)):
@@ -113,7 +115,8 @@ def create_account_record(session: Session, *, name: str, slug: str | None = Non
         plan_id = get_plan_by_slug(session, plan_slug).id
     elif plan_id is not None and session.get(Plan, plan_id) is None:
         raise NotFound(f"Plan #{plan_id} was not found.")
-    account = Account(name=name, slug=slug, plan_id=plan_id, status=AccountStatus(status), credits=0)
+    account = Account(name=name, slug=slug, plan_id=plan_id, status=AccountStatus(status), credits=0,
+                      is_system=bool(is_system))
     session.add(account)
     session.flush()
     session.add(ModuleEnableSettings(account_id=account.id))
@@ -122,10 +125,12 @@ def create_account_record(session: Session, *, name: str, slug: str | None = Non
 
 
 def create_account(session: Session, actor: Actor, *, name: str, slug: str | None = None,
-                   plan_id: int | None = None, status: str = AccountStatus.trial) -> Account:
-    """A new tenant account (developers only); add its owner with users.create_user."""
+                   plan_id: int | None = None, status: str = AccountStatus.trial, is_system: bool = False) -> Account:
+    """A new tenant account (developers only; `is_system` makes its owners and admins platform admins); add its
+    owner with users.create_user."""
     tenancy.require_developer(actor)
-    return create_account_record(session, name=name, slug=slug, plan_id=plan_id, status=_status(status))
+    return create_account_record(session, name=name, slug=slug, plan_id=plan_id, status=_status(status),
+                                 is_system=is_system)
 
 
 def _status(value: str) -> AccountStatus:
@@ -137,13 +142,13 @@ def _status(value: str) -> AccountStatus:
 
 
 def update_account(session: Session, actor: Actor, *, account_id: int, name: str | None = None,
-                   plan_id: int | None = None, status: str | None = None) -> Account:
-    """Rename (owners and admins of the account); change plan or status (developers only)."""
+                   plan_id: int | None = None, status: str | None = None, is_system: bool | None = None) -> Account:
+    """Rename (owners and admins of the account); change plan, status or the system flag (developers only)."""
     tenancy.require_admin(actor)
     account = tenancy.get(session, actor, Account, account_id, write=True)
     if name is not None:
         account.name = clean_name(name, "Account name")
-    if plan_id is not None or status is not None:
+    if plan_id is not None or status is not None or is_system is not None:
         tenancy.require_developer(actor)
     if plan_id is not None and plan_id != account.plan_id:
         plan = session.get(Plan, plan_id)
@@ -153,6 +158,8 @@ def update_account(session: Session, actor: Actor, *, account_id: int, name: str
         account.plan_id = plan.id
     if status is not None:
         account.status = _status(status)
+    if is_system is not None:
+        account.is_system = bool(is_system)
     session.flush()
     return account
 

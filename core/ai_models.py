@@ -1,4 +1,5 @@
-"""AI model configuration (AIModelConfig): one default per type, image quality tiers, admin edits."""
+"""AI model configuration (AIModelConfig): global rows, one default per type, image quality tiers; platform admins
+edit them."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -102,8 +103,8 @@ def _check_priced(m: AIModelConfig) -> None:
 
 def create_model(session: Session, actor: Actor, *, model_name: str, model_type: str, provider: str,
                  display_name: str, **fields: object) -> AIModelConfig:
-    """Add a model (admins and developers)."""
-    tenancy.require_admin(actor)
+    """Add a model (platform admins)."""
+    tenancy.require_platform_admin(actor)
     name = (model_name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed("The model name is required (at most 100 characters).")
@@ -124,8 +125,8 @@ def create_model(session: Session, actor: Actor, *, model_name: str, model_type:
 
 
 def update_model(session: Session, actor: Actor, *, model_id: int, **fields: object) -> AIModelConfig:
-    """Change a model's prices, credits, tier, limits or active flag (admins and developers)."""
-    tenancy.require_admin(actor)
+    """Change a model's prices, credits, tier, limits or active flag (platform admins)."""
+    tenancy.require_platform_admin(actor)
     m = session.get(AIModelConfig, model_id)
     if m is None:
         raise NotFound(f"Model #{model_id} was not found.")
@@ -139,8 +140,8 @@ def update_model(session: Session, actor: Actor, *, model_id: int, **fields: obj
 
 
 def set_default(session: Session, actor: Actor, *, model_id: int) -> AIModelConfig:
-    """Make a model the one default of its type."""
-    tenancy.require_admin(actor)
+    """Make a model the one default of its type (platform admins)."""
+    tenancy.require_platform_admin(actor)
     m = session.get(AIModelConfig, model_id)
     if m is None:
         raise NotFound(f"Model #{model_id} was not found.")

@@ -159,7 +159,8 @@ class FirstOwner:
 
 
 def ensure_first_owner(session: Session, *, email: str | None, password: str | None) -> FirstOwner | None:
-    """On an empty database, create an account and its owner (from the environment, or with a generated password)."""
+    """On an empty database, create the system account (the team running the dashboard: its owners and admins
+    administer the platform) and its owner (from the environment, or with a generated password)."""
     if session.scalar(select(func.count()).select_from(User)):
         return None
     from core import accounts  # late import: accounts builds on auth
@@ -167,7 +168,7 @@ def ensure_first_owner(session: Session, *, email: str | None, password: str | N
     address = clean_email(email or "owner@igny8.local")
     generated = None if password else generate_password()
     account = accounts.create_account_record(session, name="My Agency", plan_slug="agency",
-                                             status=AccountStatus.active)
+                                             status=AccountStatus.active, is_system=True)
     user = User(account_id=account.id, email=address, password_hash=hash_password(password or generated),
                 role=Role.owner, first_name="Owner")
     session.add(user)

@@ -1,4 +1,5 @@
-"""The global keyword library (SeedKeyword per industry sector): admins curate it, users add it to their sectors.
+"""The global keyword library (SeedKeyword per industry sector): platform admins curate it, users add it to their
+sectors.
 
 A site's keyword points at its seed (`seed_keyword_id`); adding copies the seed's metrics once, and from then on
 the keyword's own volume, difficulty, CPC, intent and attributes are the site's overrides (a later library edit
@@ -124,8 +125,8 @@ def _metrics(volume: object, difficulty: object, cpc: object, intent: str | None
 
 def create_seed(session: Session, actor: Actor, *, industry_sector_id: int, keyword: str, volume: object = None,
                 difficulty: object = None, cpc: object = None, intent: str | None = None) -> SeedKeyword:
-    """A new library keyword of an industry sector (admins and developers)."""
-    tenancy.require_admin(actor)
+    """A new library keyword of an industry sector (platform admins)."""
+    tenancy.require_platform_admin(actor)
     isec = _industry_sector(session, industry_sector_id)
     display, norm = planner.normalize_keyword(keyword)
     if session.scalar(select(SeedKeyword.id).where(SeedKeyword.industry_sector_id == isec.id,
@@ -141,7 +142,7 @@ def create_seed(session: Session, actor: Actor, *, industry_sector_id: int, keyw
 def update_seed(session: Session, actor: Actor, *, seed_id: int, volume: object = None, difficulty: object = None,
                 cpc: object = None, intent: str | None = None) -> SeedKeyword:
     """Set a library keyword's metrics (empty clears one); keywords already added keep their own values."""
-    tenancy.require_admin(actor)
+    tenancy.require_platform_admin(actor)
     seed = session.get(SeedKeyword, seed_id)
     if seed is None:
         raise NotFound(f"Library keyword #{seed_id} was not found.")
@@ -153,7 +154,7 @@ def update_seed(session: Session, actor: Actor, *, seed_id: int, volume: object 
 
 def set_active(session: Session, actor: Actor, *, seed_ids: list[int], active: bool) -> int:
     """Enable or disable library keywords (disabled ones are hidden from users and not added)."""
-    tenancy.require_admin(actor)
+    tenancy.require_platform_admin(actor)
     ids = sorted({int(i) for i in seed_ids})
     if not ids:
         raise ValidationFailed("Select at least one library keyword.")
@@ -165,7 +166,7 @@ def import_seeds(session: Session, actor: Actor, *, industry_sector_id: int, dat
                  update_existing: bool = True, name: str = "library file") -> ImportReport:
     """Import a file of seed keywords into an industry sector's library: new ones added, known ones updated (or
     left as they are), bad rows skipped with their reason (read by the site-keyword importer's reader)."""
-    tenancy.require_admin(actor)
+    tenancy.require_platform_admin(actor)
     isec = _industry_sector(session, industry_sector_id)
     parsed = parse_seed_csv(data, name=name)
     known: dict[str, int] = {}

@@ -1,4 +1,5 @@
-"""AI and service providers (IntegrationProvider): secrets encrypted at rest, shown masked, admin-editable."""
+"""AI and service providers (IntegrationProvider): global rows, secrets encrypted at rest, shown masked, editable
+by platform admins only (tenancy.require_platform_admin)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -81,8 +82,8 @@ def update_provider(session: Session, actor: Actor, *, provider_id: str, api_key
                     api_secret: str | None = None, webhook_secret: str | None = None,
                     api_endpoint: str | None = None, is_active: bool | None = None, is_sandbox: bool | None = None,
                     config: dict | None = None) -> ProviderView:
-    """Change a provider (admins and developers); a secret left as None keeps its stored value, "" clears it."""
-    tenancy.require_admin(actor)
+    """Change a provider (platform admins); a secret left as None keeps its stored value, "" clears it."""
+    tenancy.require_platform_admin(actor)
     p = _get(session, provider_id)
     for field, value in (("api_key", api_key), ("api_secret", api_secret), ("webhook_secret", webhook_secret)):
         if value is not None:

@@ -1,7 +1,7 @@
 """Who asks, and what they may see and change: the actor, the one scoping helper, and role checks."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sqlalchemy import Select, or_, select
@@ -15,6 +15,10 @@ from db.models import Account, Sector, Site, SiteUserAccess, User
 M = TypeVar("M", bound=Base)
 
 ADMIN_ROLES = frozenset({Role.developer, Role.owner, Role.admin})
+# Owners and admins of the system account (the team running the dashboard) also administer the platform.
+PLATFORM_ACCOUNT_ROLES = frozenset({Role.owner, Role.admin})
+PLATFORM_ONLY = ("Providers, AI models and the keyword library are shared by every account: only developers and the "
+                 "system account's owners and admins may change them.")
 ACCOUNT_WIDE_ROLES = frozenset({Role.developer, Role.owner, Role.admin, Role.system_bot})
 # Models whose rows with account_id NULL are global defaults every account may read.
 GLOBAL_ROWS_READABLE = frozenset({"author_profile", "strategy"})
@@ -29,6 +33,7 @@ class Actor:
     account_id: int | None  # None only for a developer looking across all accounts
     site_ids: frozenset[int] | None  # None: every site of the account
     email: str = ""
+    platform: bool = False  # an owner/admin of the system account (actor_for decides; developers always are)
 
     @property
     def is_developer(self) -> bool:
@@ -37,6 +42,11 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role in ADMIN_ROLES
+
+    @property
+    def is_platform_admin(self) -> bool:
+        """May change what every account shares (providers, AI models, the keyword library)."""
+        return self.is_developer or (self.platform and self.role in PLATFORM_ACCOUNT_ROLES)
 
     @property
     def can_write(self) -> bool:
@@ -48,7 +58,7 @@ class Actor:
             if account_id != self.account_id:
                 raise AccessDenied("You can only work in your own account.")
             return self
-        return Actor(self.user_id, self.role, account_id, None, self.email)
+        return replace(self, account_id=account_id, site_ids=None)
 
 
 def system_actor(account_id: int) -> Actor:
@@ -58,13 +68,13 @@ def system_actor(account_id: int) -> Actor:
 
 def operator_actor(account_id: int | None = None) -> Actor:
     """A platform operator at the command line: developer rights, so every core rule still applies."""
-    return Actor(None, Role.developer, account_id, None, "cli")
+    return Actor(None, Role.developer, account_id, None, "cli", platform=True)
 
 
 def actor_for(session: Session, user: User, *, account_id: int | None = None) -> Actor:
     """Build the actor of a logged-in user; editors and viewers get only their granted sites."""
     if user.role == Role.developer:
-        return Actor(user.id, user.role, account_id, None, user.email)
+        return Actor(user.id, user.role, account_id, None, user.email, platform=True)
     if user.account_id is None:
         raise AccessDenied("This user belongs to no account.")
     if account_id is not None and account_id != user.account_id:
@@ -77,7 +87,9 @@ def actor_for(session: Session, user: User, *, account_id: int | None = None) ->
             )
         )
         site_ids = frozenset(granted)
-    return Actor(user.id, user.role, user.account_id, site_ids, user.email)
+    platform = user.role in PLATFORM_ACCOUNT_ROLES and bool(
+        session.scalar(select(Account.is_system).where(Account.id == user.account_id)))
+    return Actor(user.id, user.role, user.account_id, site_ids, user.email, platform=platform)
 
 
 def is_tenant_model(model: type) -> bool:
@@ -141,6 +153,12 @@ def require_admin(actor: Actor) -> None:
     """Owners, admins and developers manage the account."""
     if not actor.is_admin:
         raise AccessDenied("Only an owner, admin or developer can do this.")
+
+
+def require_platform_admin(actor: Actor) -> None:
+    """Global rows every account shares: developers and the system account's owners and admins only."""
+    if not actor.is_platform_admin:
+        raise AccessDenied(PLATFORM_ONLY)
 
 
 def require_developer(actor: Actor) -> None:

@@ -21,10 +21,10 @@ PASSWORD = "correct-horse-42"
 
 
 def account(session: Session, *, name: str | None = None, plan: str = "agency",
-            status: AccountStatus = AccountStatus.active) -> Account:
+            status: AccountStatus = AccountStatus.active, is_system: bool = False) -> Account:
     n = next(_seq)
     return accounts.create_account_record(session, name=name or f"Account {n}", slug=f"acct-{n}-{id(session)}",
-                                          plan_slug=plan, status=status)
+                                          plan_slug=plan, status=status, is_system=is_system)
 
 
 def user(session: Session, acct: Account | None, *, role: Role = Role.owner, email: str | None = None,
@@ -59,6 +59,11 @@ def actor(session: Session, u: User, *, account_id: int | None = None) -> tenanc
 
 def owner_actor(session: Session, acct: Account) -> tenancy.Actor:
     return actor(session, user(session, acct, role=Role.owner))
+
+
+def platform_admin(session: Session, *, role: Role = Role.owner) -> tenancy.Actor:
+    """An owner (or admin) of a new system account: may change providers, AI models and the keyword library."""
+    return actor(session, user(session, account(session, is_system=True), role=role))
 
 
 # --- Generic tenant rows (the tenant-isolation walk builds one row of every tenant model) ---------------------

@@ -18,6 +18,12 @@ def owner(session):
     return f.owner_actor(session, f.account(session))
 
 
+@pytest.fixture
+def platform(session):
+    """Providers and models are global: only a platform admin (here the system account's owner) changes them."""
+    return f.platform_admin(session)
+
+
 def _editor(session, actor):
     return f.actor(session, f.user(session, session.get(Account, actor.account_id), role=Role.editor))
 
@@ -77,28 +83,28 @@ def test_quality_tiers_carry_credits_per_image(session):
 
 # --- providers ----------------------------------------------------------------------------------------------------
 
-def test_provider_secrets_are_encrypted_masked_kept_and_cleared(session, owner):
+def test_provider_secrets_are_encrypted_masked_kept_and_cleared(session, platform):
     key = "sk-proj-abcdefghijklmnopWXYZ"
-    view = providers.update_provider(session, owner, provider_id="openai", api_key=f"  {key} ",
+    view = providers.update_provider(session, platform, provider_id="openai", api_key=f"  {key} ",
                                      api_secret="second-secret-9876", api_endpoint="http://127.0.0.1:11434/v1/")
     assert (view.api_key_masked, view.api_secret_masked, view.api_endpoint) == (
         "••••••••WXYZ", "••••••••9876", "http://127.0.0.1:11434/v1")
     row = session.get(IntegrationProvider, "openai")
     assert row.api_key.startswith(vault.PREFIX) and key not in row.api_key and vault.decrypt(row.api_key) == key
-    assert row.updated_by_id == owner.user_id
+    assert row.updated_by_id == platform.user_id
     assert providers.connection(session, provider_id="openai").api_key == key
-    providers.update_provider(session, owner, provider_id="openai", is_sandbox=True)  # None keeps the secrets
+    providers.update_provider(session, platform, provider_id="openai", is_sandbox=True)  # None keeps the secrets
     assert vault.decrypt(session.get(IntegrationProvider, "openai").api_key) == key
-    view = providers.update_provider(session, owner, provider_id="openai", api_key="")
+    view = providers.update_provider(session, platform, provider_id="openai", api_key="")
     assert view.api_key_masked == "" and view.api_secret_masked == "••••••••9876"
     with pytest.raises(ValidationFailed, match="has no API key"):
         providers.connection(session, provider_id="openai")
-    providers.update_provider(session, owner, provider_id="openai", config={"allow_no_key": True})
+    providers.update_provider(session, platform, provider_id="openai", config={"allow_no_key": True})
     assert providers.connection(session, provider_id="openai").api_key == ""  # a keyless local server
 
 
-def test_provider_changes_are_checked(session, owner):
-    editor = _editor(session, owner)
+def test_provider_changes_are_checked(session, platform):
+    editor = _editor(session, platform)
     f.refused(session, AccessDenied, lambda: providers.update_provider(session, editor, provider_id="openai",
                                                                        api_key="sk-editor-key-1234"))
     f.refused(session, AccessDenied, lambda: providers.list_providers(session, editor))
@@ -108,37 +114,37 @@ def test_provider_changes_are_checked(session, owner):
                              ({"provider_id": "nope"}, "There is no provider “nope”")):
         args = {"provider_id": "openai", **kwargs}
         f.refused(session, (ValidationFailed, NotFound), lambda a=args: providers.update_provider(
-            session, owner, **a), match=fragment)
-    providers.update_provider(session, owner, provider_id="runware", is_active=False)
+            session, platform, **a), match=fragment)
+    providers.update_provider(session, platform, provider_id="runware", is_active=False)
     with pytest.raises(ValidationFailed, match="switched off"):
         providers.connection(session, provider_id="runware")
-    assert all("enc:" not in p.api_key_masked for p in providers.list_providers(session, owner))
+    assert all("enc:" not in p.api_key_masked for p in providers.list_providers(session, platform))
 
 
 # --- models -------------------------------------------------------------------------------------------------------
 
-def test_one_default_per_type(session, owner):
+def test_one_default_per_type(session, platform):
     gpt4o = ai_models.get_by_name(session, model_name="gpt-4o")
-    ai_models.set_default(session, owner, model_id=gpt4o.id)
+    ai_models.set_default(session, platform, model_id=gpt4o.id)
     assert [m.model_name for m in ai_models.list_models(session, model_type="text") if m.is_default] == ["gpt-4o"]
     assert ai_models.default_model(session, model_type="image").model_name == "dall-e-3"  # other type untouched
-    f.refused(session, ValidationFailed, lambda: ai_models.update_model(session, owner, model_id=gpt4o.id,
+    f.refused(session, ValidationFailed, lambda: ai_models.update_model(session, platform, model_id=gpt4o.id,
                                                                         is_active=False), match="make another default")
     mini = ai_models.get_by_name(session, model_name="gpt-4o-mini")
-    ai_models.update_model(session, owner, model_id=mini.id, is_active=False)
-    f.refused(session, ValidationFailed, lambda: ai_models.set_default(session, owner, model_id=mini.id),
+    ai_models.update_model(session, platform, model_id=mini.id, is_active=False)
+    f.refused(session, ValidationFailed, lambda: ai_models.set_default(session, platform, model_id=mini.id),
               match="inactive")
-    editor = _editor(session, owner)
+    editor = _editor(session, platform)
     f.refused(session, AccessDenied, lambda: ai_models.set_default(session, editor, model_id=gpt4o.id))
 
 
-def test_create_and_update_models(session, owner):
-    m = ai_models.create_model(session, owner, model_name="llama3.1:8b", model_type="text", provider="openai",
+def test_create_and_update_models(session, platform):
+    m = ai_models.create_model(session, platform, model_name="llama3.1:8b", model_type="text", provider="openai",
                                display_name="  Llama  3.1 ", tokens_per_credit="5000", cost_per_1k_input="0.0001")
     assert (m.display_name, m.tokens_per_credit, str(m.cost_per_1k_input), m.is_default) == (
         "Llama 3.1", 5000, "0.0001", False)
     f.refused(session, Conflict, lambda: ai_models.create_model(
-        session, owner, model_name="llama3.1:8b", model_type="text", provider="openai", display_name="Again",
+        session, platform, model_name="llama3.1:8b", model_type="text", provider="openai", display_name="Again",
         tokens_per_credit=1))
     for fields, fragment in (({"model_type": "text"}, "needs tokens per credit"),
                              ({"model_type": "image"}, "needs credits per image"),
@@ -146,11 +152,11 @@ def test_create_and_update_models(session, owner):
                              ({"model_type": "text", "tokens_per_credit": 0}, "out of range"),
                              ({"model_type": "image", "credits_per_image": 3, "quality_tier": "gold"}, "basic, quality")):
         f.refused(session, ValidationFailed, lambda x=fields: ai_models.create_model(
-            session, owner, model_name="new-model", provider="openai", display_name="New", **x), match=fragment)
+            session, platform, model_name="new-model", provider="openai", display_name="New", **x), match=fragment)
     premium = ai_models.get_by_name(session, model_name="google:4@2")
-    ai_models.update_model(session, owner, model_id=premium.id, credits_per_image=20, cost_per_image="0.2")
+    ai_models.update_model(session, platform, model_id=premium.id, credits_per_image=20, cost_per_image="0.2")
     assert ai_models.model_for_tier(session, tier="premium").credits_per_image == 20
-    f.refused(session, ValidationFailed, lambda: ai_models.update_model(session, owner, model_id=premium.id,
+    f.refused(session, ValidationFailed, lambda: ai_models.update_model(session, platform, model_id=premium.id,
                                                                         cost_per_image="-1"), match="between 0")
 
 

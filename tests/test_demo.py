@@ -14,6 +14,7 @@ from core.errors import AccessDenied, Conflict, ValidationFailed
 from core.tenancy import operator_actor
 from db.enums import ContentStatus, IdeaStatus, KeywordStatus, Role, SiteStatus, TaskStatus
 from db.models import (
+    Account,
     AIModelConfig,
     Clusters,
     Content,
@@ -87,6 +88,7 @@ def test_sample_fills_every_stage_inside_the_demo_account(session):
     # Users and site access; the printed demo password logs in.
     people = {u.role: u for u in session.scalars(select(User).where(User.account_id == acct))}
     assert set(people) == {Role.owner, Role.admin, Role.editor, Role.viewer}
+    assert not session.get(Account, acct).is_system  # a customer: its owner does not administer the platform
     granted = {role: count(session, SiteUserAccess, acct, SiteUserAccess.user_id == people[role].id)
                for role in (Role.editor, Role.viewer)}
     assert granted == {Role.editor: 1, Role.viewer: 2}

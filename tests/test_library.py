@@ -1,4 +1,5 @@
-"""core.library: curate the global seed-keyword library (admins), import a CSV, add library keywords to a sector."""
+"""core.library: curate the global seed-keyword library (platform admins), import a CSV, add library keywords to
+a sector."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,7 +16,7 @@ from tests import factories as f
 
 @pytest.fixture
 def w(session):
-    acct = f.account(session)
+    acct = f.account(session, is_system=True)  # its owner curates the global library (a platform admin)
     actor = f.owner_actor(session, acct)
     industries = sites.list_industries(session)
     ind, other_ind = industries[0], industries[1]

@@ -159,8 +159,9 @@ def _record(transaction: TxFactory, actor: Actor, job: Job, key: str,
 
 def check_provider(tx: TxFactory | object, actor: Actor, *, provider_id: str, model: str | None = None
                   ) -> client.ConnectionCheck:
-    """Check a provider's endpoint and key (admins); the HTTP call happens outside the transaction."""
-    tenancy.require_admin(actor)
+    """Check a provider's endpoint and key (platform admins: it spends the shared key); the HTTP call happens
+    outside the transaction."""
+    tenancy.require_platform_admin(actor)
     with _factory(tx)() as session:
         conn = providers.connection(session, provider_id=provider_id)
     return client.test_connection(conn, model=model)

@@ -39,11 +39,17 @@ def test_the_api_key_is_never_stored_in_plaintext(rt, fake, world):
     assert stored and API_KEY not in stored
 
 
-def test_check_provider_for_admins(rt, fake, world):
+def test_check_provider_for_platform_admins(rt, fake, world):
     ok = engine.check_provider(rt, tenancy.operator_actor(), provider_id="openai")
     assert ok.ok and "gpt-4o-mini" in ok.models
-    with pytest.raises(AccessDenied):
-        engine.check_provider(rt, viewer(rt, world), provider_id="openai")
+    with rt.transaction() as s:
+        system_admin = f.platform_admin(s, role=Role.admin)
+    assert engine.check_provider(rt, system_admin, provider_id="openai").ok
+    calls = len(fake.requests)
+    for refused in (viewer(rt, world), world.actor):  # world.actor: a customer account's owner (it spends our key)
+        with pytest.raises(AccessDenied, match="shared by every account"):
+            engine.check_provider(rt, refused, provider_id="openai")
+    assert len(fake.requests) == calls  # refused before any call out
 
 
 def test_tokens_are_estimated_when_the_server_reports_no_usage(rt, fake, world):
