@@ -113,9 +113,9 @@ def cmd_create_account(session: Session, args: argparse.Namespace) -> list[str]:
     actor = operator_actor()
     plan_id = accounts.get_plan_by_slug(session, args.plan).id if args.plan else None
     acct = accounts.create_account(session, actor, name=args.name, slug=args.slug, plan_id=plan_id,
-                                   status=args.status)
-    lines = [f"Created account “{acct.name}” (slug {acct.slug}, id {acct.id}, plan {args.plan or 'none'}, "
-             f"status {acct.status.value})."]
+                                   status=args.status, is_system=args.system)
+    lines = [f"Created {'system ' if acct.is_system else ''}account “{acct.name}” (slug {acct.slug}, id {acct.id}, "
+             f"plan {args.plan or 'none'}, status {acct.status.value})."]
     if args.owner_password and not args.owner_email:
         raise ValidationFailed("--owner-password needs --owner-email.")
     if args.owner_email:
@@ -179,9 +179,18 @@ def cmd_grant_site(session: Session, args: argparse.Namespace) -> list[str]:
     return [f"{user.email} may now use: {', '.join(s.slug for s in granted)}."]
 
 
+def cmd_system_account(session: Session, args: argparse.Namespace) -> list[str]:
+    acct = _account(session, args.account)
+    accounts.update_account(session, operator_actor(acct.id), account_id=acct.id, is_system=not args.off)
+    if acct.is_system:
+        return [f"Account {acct.slug} is a system account: its owners and admins may change providers, AI models "
+                "and the keyword library."]
+    return [f"Account {acct.slug} is a customer account: its owners and admins manage only their own account."]
+
+
 def cmd_list_accounts(session: Session, args: argparse.Namespace) -> Rows:
     return [{"id": a.id, "slug": a.slug, "name": a.name, "plan": a.plan.slug if a.plan else "",
-             "status": a.status.value, "credits": a.credits}
+             "status": a.status.value, "credits": a.credits, "system": a.is_system}
             for a in accounts.list_accounts(session, operator_actor())]
 
 
@@ -242,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", default=AccountStatus.trial.value, choices=[s.value for s in AccountStatus])
     p.add_argument("--owner-email", metavar="E")
     p.add_argument("--owner-password", metavar="P", help="generated and printed once when omitted")
+    p.add_argument("--system", action="store_true",
+                   help="a system account: its owners and admins administer the platform (providers, AI models)")
+    p = command("system-account", cmd_system_account,
+                "Make an account a system account (its owners and admins administer the platform), or undo it.")
+    p.add_argument("--account", required=True, metavar="SLUG|ID")
+    p.add_argument("--off", action="store_true", help="make it a customer account again")
     p = command("create-site", cmd_create_site, "Create a site in an account.")
     p.add_argument("--account", required=True, metavar="SLUG|ID")
     p.add_argument("--name", required=True)

@@ -104,6 +104,19 @@ def test_create_account_site_sector_user_and_grant(db):
     assert "Created developer dev@igny8.test" in out
 
 
+def test_system_accounts_from_the_command_line(db):
+    def system_flags() -> dict[str, bool]:
+        return {a["slug"]: a["system"] for a in json.loads(ok(db, "list-accounts", "--json"))}
+
+    ok(db, "migrate")
+    assert system_flags() == {"my-agency": True}  # the first owner's account runs the platform
+    assert "Created system account “Ops Team”" in ok(db, "create-account", "--name", "Ops Team", "--system")
+    assert "Created account “Client Co”" in ok(db, "create-account", "--name", "Client Co")
+    assert "is a customer account" in ok(db, "system-account", "--account", "my-agency", "--off")
+    assert "is a system account" in ok(db, "system-account", "--account", "client-co")
+    assert system_flags() == {"my-agency": False, "ops-team": True, "client-co": True}
+
+
 def test_errors_exit_2_with_a_message_and_write_nothing(db):
     ok(db, "create-account", "--name", "Acme Co")
     with look(db) as s:
