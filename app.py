@@ -38,7 +38,7 @@ credits_page = st.Page("pages/credits.py", title="Credits", icon=":material/toll
 sections: dict[str, list] = {"Workspace": [overview, planner_keywords, planner_clusters, planner_ideas]}
 if ctx.actor.can_write:  # editors and up import keywords
     sections["Workspace"].insert(2, planner_import)
-sections["Library"] = [planner_library]  # everyone reads it; curating is for admins (core checks)
+sections["Library"] = [planner_library]  # everyone reads it; curating is for platform admins (core checks)
 sections["Settings"] = [ai_settings, prompts]
 admin_pages = [sites, users, ai_admin] if ctx.actor.is_admin else []
 if ctx.actor.is_developer:

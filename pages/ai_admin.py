@@ -1,11 +1,12 @@
 """Admin: AI and service providers (keys encrypted, shown masked; test connection) and the AI models with their
-prices, credits and quality tiers (one default per type)."""
+prices, credits and quality tiers (one default per type). Both are shared by every account: platform admins edit
+them, the owners and admins of customer accounts see them read-only."""
 import json
 
 import streamlit as st
 
 import ui
-from core import ai_models, providers
+from core import ai_models, providers, tenancy
 from core.ai import engine
 from core.errors import DomainError
 
@@ -20,6 +21,9 @@ TIERS = ["", "basic", "quality", "premium"]
 
 ctx = ui.current("AI providers & models", admin=True)
 actor = ctx.actor
+may_edit = actor.is_platform_admin  # core checks every change again
+if not may_edit:
+    st.info(f"Read only. {tenancy.PLATFORM_ONLY}", icon=":material/visibility:")
 
 loaded = ui.run_action(lambda s: (providers.list_providers(s, actor), ai_models.list_models(s)))
 if loaded is None:
@@ -86,7 +90,7 @@ def providers_tab() -> None:
                "API key": p.api_key_masked, "API secret": p.api_secret_masked,
                "Webhook secret": p.webhook_secret_masked} for p in provider_rows),
              empty="No providers.", key="providers_table")
-    if not provider_rows:
+    if not provider_rows or not may_edit:
         return
     pid = st.selectbox("Manage provider", list(provider_by_id), key="provider_pick",
                        index=ui.index_of(list(provider_by_id), "openai"),
@@ -155,6 +159,8 @@ def models_tab() -> None:
                "USD/image": _price(m.cost_per_image), "Tokens/credit": _count(m.tokens_per_credit),
                "Credits/image": _count(m.credits_per_image), "Tier": _tier_name(str(m.quality_tier or ""))}
               for m in model_rows), empty="No models yet.", key="models_table")
+    if not may_edit:
+        return
 
     with st.expander("Add a model"), st.form("model_create"):
         name = st.text_input("Model name", key="model_name", help="As the provider calls it: gpt-4o-mini, "

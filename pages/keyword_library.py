@@ -1,6 +1,6 @@
 """Library: the global keyword library per industry sector. Everyone browses it and adds its keywords to their
-sector in bulk (the industry match is enforced by core); admins and developers curate it (add, edit, disable,
-import a CSV)."""
+sector in bulk (the industry match is enforced by core); platform admins (developers, the system account's owners
+and admins) curate it (add, edit, disable, import a CSV)."""
 import zlib
 
 import pandas as pd
@@ -39,7 +39,7 @@ isec_id = c2.selectbox("Industry sector", isec_ids, index=ui.index_of(isec_ids, 
 
 s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
 search = s1.text_input("Search", key="lib_search")
-show_disabled = s2.checkbox("Show disabled", key="lib_disabled") if actor.is_admin else False
+show_disabled = s2.checkbox("Show disabled", key="lib_disabled") if actor.is_platform_admin else False
 filters = (isec_id, search, show_disabled)
 if st.session_state.get("lib_filters") != filters:
     st.session_state["lib_filters"], st.session_state["lib_pages"] = filters, [None]
@@ -77,7 +77,7 @@ else:
             ui.flash(res.message)
             st.rerun()
 
-if not actor.is_admin:
+if not actor.is_platform_admin:  # the library is shared by every account (core checks every change)
     st.stop()
 
 st.subheader("Curate the library")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import auth, config, sites, tenancy, users
+from core import accounts, auth, config, sites, tenancy, users
 from core import runtime as core_runtime
 from core.runtime import Runtime
 from core.tenancy import Actor
@@ -57,6 +57,14 @@ class AppDB:
             if site_ids:
                 users.set_site_access(s, owner, user_id=user.id, site_ids=list(site_ids))
             return user.id
+
+    def add_customer_user(self, account_name: str, email: str, role: Role, *, password: str = PASSWORD) -> int:
+        """A user of a new customer account (not the system one: its owners and admins are no platform admins)."""
+        dev = tenancy.operator_actor()
+        with self.tx() as s:
+            account = accounts.create_account(s, dev, name=account_name, status="active")
+            return users.create_user(s, dev.in_account(account.id), email=email, password=password,
+                                     role=role.value).id
 
     def add_site(self, name: str, *, sectors: tuple[str, ...] = (), timezone: str = "UTC") -> int:
         """A site of the first owner's account with active sectors."""

@@ -50,6 +50,7 @@ def test_developer_creates_account_with_owner(app_db, developer):
         assert acme.owner_id == owner.id
     table = at.container(key="accounts_table").dataframe[0].value
     assert table[table["Name"] == "Acme Media"].iloc[0]["Plan"] == starter.name
+    assert table.set_index("Name")["System"].to_dict() == {"Acme Media": False, "My Agency": True}
     assert "Acme Media" in at.sidebar.selectbox(key="scope_account_id").options
     assert texts(login("olga@acme.example", "acme-owner-2024").title) == ["Overview"]
 
@@ -76,6 +77,19 @@ def test_developer_changes_plan_and_status(app_db, developer):
     at.selectbox(key=f"account_edit_plan_{home.id}").set_value(plans["agency"].id)
     click(at, f"account_edit_submit_{home.id}")
     assert _accounts(app_db)["My Agency"].status == AccountStatus.active
+
+
+def test_developer_sets_the_system_flag(app_db, developer):
+    home = _accounts(app_db)["My Agency"]
+    assert home.is_system  # the first owner's account runs the platform
+    at = go(login(DEV, PASSWORD), "pages/accounts.py")
+    at.selectbox(key="account_pick").set_value(home.id).run()
+    at.checkbox(key=f"account_edit_system_{home.id}").uncheck()
+    click(at, f"account_edit_submit_{home.id}")
+    assert not _accounts(app_db)["My Agency"].is_system
+    at.checkbox(key=f"account_edit_system_{home.id}").check()  # back, for the other tests
+    click(at, f"account_edit_submit_{home.id}")
+    assert _accounts(app_db)["My Agency"].is_system
 
 
 def test_developer_creates_and_edits_a_plan(app_db, developer):

@@ -162,6 +162,16 @@ def test_only_admins_reach_the_page(app_db):
     assert in_navigation(login(), PAGE)
 
 
+def test_a_customer_accounts_admin_sees_providers_and_models_read_only(app_db):
+    app_db.add_customer_user("Customer Co", "cust-admin@example.com", Role.admin)
+    at = login("cust-admin@example.com", PASSWORD)
+    assert in_navigation(at, PAGE)
+    assert texts(at.info) == [f"Read only. {tenancy.PLATFORM_ONLY}"]
+    assert "openai" in at.container(key="providers_table").dataframe[0].value["Provider"].tolist()
+    assert "gpt-4o-mini" in at.container(key="models_table").dataframe[0].value["Model"].tolist()
+    assert not at.main.text_input and not at.main.selectbox and not at.main.button  # no forms, no test button
+
+
 def test_the_page_run_on_its_own_checks_the_login_and_the_role(app_db):
     """Streamlit may run a file of pages/ without app.py: the page must not trust that the gate ran."""
     alone = AppTest.from_file(str(APP.parent / PAGE), default_timeout=30).run()

@@ -1,5 +1,5 @@
-"""Keyword library page: admins add to the library; users add library keywords to their sector, and a library of
-another industry sector is refused with a clear message."""
+"""Keyword library page: platform admins add to the library (a customer account's owner only browses it); users
+add library keywords to their sector, and a library of another industry sector is refused with a clear message."""
 from __future__ import annotations
 
 import pytest
@@ -80,6 +80,16 @@ def test_admin_adds_a_library_keyword(app_db, world):
     click(at, "lib_create_submit")
     assert texts(at.success) == [f"“Pour over kettle” added to the library of “{world['own_name']}”."]
     assert at.container(key="library_table").dataframe[0].value["Keyword"].tolist()[0] == "Pour over kettle"
+
+
+def test_a_customer_accounts_owner_browses_but_does_not_curate(app_db, world):
+    app_db.add_customer_user("Library Customer", "lib-customer@example.com", Role.owner)
+    at = _page("lib-customer@example.com")
+    at.selectbox(key=f"lib_isec_{world['industry']}").set_value(world["own"]).run()
+    assert "espresso machine" in at.container(key="library_table").dataframe[0].value["Keyword"].tolist()
+    keys = {b.key for b in at.button}
+    assert not keys & {"lib_create_submit", "lib_disable", "lib_import"}
+    assert "lib_disabled" not in {c.key for c in at.checkbox}  # disabled keywords are the curators' concern
 
 
 def _seed_id(app_db, world, keyword: str) -> int:
