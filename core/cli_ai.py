@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, cli, credits, providers, usage
+from core import ai_models, ai_settings, cli, credits, providers, usage, usage_rollup
 from core.errors import ValidationFailed
 from core.runtime import Runtime
 from core.tenancy import operator_actor
@@ -157,6 +157,13 @@ def cmd_export_usage(session: Session, args: argparse.Namespace) -> list[str] | 
     return [f"Wrote {count:,} usage rows of account {acct.slug} ({start}..{end}) to {args.out}."]
 
 
+def cmd_rebuild_usage_rollup(session: Session, args: argparse.Namespace) -> list[str]:
+    acct = cli._account(session, args.account) if args.account else None
+    rows = usage_rollup.rebuild(session, account_id=acct.id if acct else None)
+    return [f"Rebuilt the hourly usage rollup of {f'account {acct.slug}' if acct else 'every account'} from the "
+            f"usage log: {rows:,} rows."]
+
+
 # --- AI settings --------------------------------------------------------------------------------------------------
 
 def _assignments(pairs: list[str]) -> dict[str, str]:
@@ -222,6 +229,9 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--site", metavar="SLUG|ID")
     p.add_argument("--tz", default="UTC", metavar="TZ", help="the zone the dates are days of")
     p.add_argument("--out", default="-", metavar="FILE|-", help="a file, or - for standard output (default)")
+    p = command("rebuild-usage-rollup", cmd_rebuild_usage_rollup, "Remake the hourly usage sums the credit usage "
+                "screen reads from the usage log (after loading log rows by hand, or as a repair).")
+    p.add_argument("--account", metavar="SLUG|ID", help="one account (default: every account)")
     p = command("ai-settings", cmd_ai_settings, "Show or change an account's AI settings (overrides of the system "
                 "defaults).")
     p.add_argument("--account", required=True, metavar="SLUG|ID")

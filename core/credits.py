@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import tenancy
+from core import tenancy, usage_rollup
 from core.errors import Conflict, InsufficientCredits, NotFound, ValidationFailed
 from core.tenancy import Actor
 from db.base import utcnow
@@ -168,6 +168,9 @@ def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str
             "model_used": usage.model_used, "tokens_input": usage.tokens_input, "tokens_output": usage.tokens_output,
             "related_object_type": usage.related_object_type, "related_object_id": usage.related_object_id,
             "transaction_id": tx_id, "metadata": usage.metadata, "created_at": now, "updated_at": now}).scalar_one()
+        usage_rollup.add(conn, account_id=account_id, at=now, site_id=usage.site_id, user_id=actor.user_id,
+                         operation=usage.operation_type, model=usage.model_used, credits=amount,
+                         cost_usd=usage.cost_usd, tokens_input=usage.tokens_input, tokens_output=usage.tokens_output)
     return ChargeResult(tx_id, amount, after, log_id, replayed=False)
 
 

@@ -11,17 +11,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TextIO
 
-from sqlalchemy import Date, Select, and_, case, func, literal, select, tuple_, union_all
+from sqlalchemy import Date, Select, String, and_, case, cast, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from core import credits, tenancy
+from core import usage_rollup as ru
 from core import usage_sql as q
 from core.errors import AccessDenied, NotFound
 from core.tenancy import Actor
 from db.base import UTCDateTime, utcnow
 from db.models import Clusters, Content, ContentIdeas, CreditTransaction, CreditUsageLog, Site, Tasks, User
 
-L = CreditUsageLog
+L, R = CreditUsageLog, ru.R
 PAGE_MAX = 500
 EXPORT_CHUNK = 5000
 NO_SITE, NO_USER = "(no site)", "(scheduler)"
@@ -35,7 +36,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class Query:
-    """A validated report request: the account, the UTC window, the site filter and the display zone."""
+    """A validated report request: the account, the UTC window, the site filter and the display zone. `hourly`: the
+    zone's offsets are whole hours, so the window and its days are made of whole UTC hours and the hourly rollup
+    answers exactly (a zone like Asia/Kolkata, +5:30, is summed from the log rows instead)."""
 
     account_id: int
     start: date
@@ -45,6 +48,7 @@ class Query:
     site_ids: tuple[int, ...] | None
     tz: str
     dialect: str
+    hourly: bool
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ def prepare(session: Session, actor: Actor, *, start: date, end: date, site_ids:
     account_id = tenancy.require_account(actor)
     first, after = q.window(start, end, tz)
     sites = tuple(sorted({int(s) for s in site_ids})) if site_ids else None
-    return Query(account_id, start, end, first, after, sites, tz, session.get_bind().dialect.name)
+    return Query(account_id, start, end, first, after, sites, tz, session.get_bind().dialect.name,
+                 q.whole_hours(tz, first, after))
 
 
 def _filtered(stmt: Select, actor: Actor, qy: Query) -> Select:
@@ -138,75 +143,95 @@ def _filtered(stmt: Select, actor: Actor, qy: Query) -> Select:
     return stmt.where(L.site_id.in_(qy.site_ids)) if qy.site_ids else stmt
 
 
+def _rolled(stmt: Select, actor: Actor, qy: Query, dimension: str) -> Select:
+    return ru.window(stmt, actor, dimension=dimension, first=qy.first, after=qy.after, site_ids=qy.site_ids)
+
+
 def _sums(qy: Query) -> list:
     return [func.coalesce(func.sum(L.credits_used), 0).label("credits"),
             q.usd_sum(L.cost_usd, qy.dialect).label("usd"), func.count().label("calls")]
 
 
+def _usd(value: object, qy: Query) -> Decimal:
+    return ru.usd(value) if qy.hourly else q.as_usd(value, qy.dialect)
+
+
 def _totals(session: Session, actor: Actor, qy: Query) -> Totals:
-    stmt = _filtered(select(*_sums(qy), func.coalesce(func.sum(L.tokens_input), 0),
-                            func.coalesce(func.sum(L.tokens_output), 0)), actor, qy)
+    if qy.hourly:
+        stmt = _rolled(select(*ru.sums(), func.coalesce(func.sum(R.tokens_input), 0),
+                              func.coalesce(func.sum(R.tokens_output), 0)), actor, qy, "operation")
+    else:
+        stmt = _filtered(select(*_sums(qy), func.coalesce(func.sum(L.tokens_input), 0),
+                                func.coalesce(func.sum(L.tokens_output), 0)), actor, qy)
     cr, usd, calls, tin, tout = session.execute(stmt).one()
-    return Totals(int(cr), q.as_usd(usd, qy.dialect), int(calls), int(tin), int(tout))
+    return Totals(int(cr), _usd(usd, qy), int(calls), int(tin), int(tout))
 
 
 def _per_day(session: Session, actor: Actor, qy: Query) -> list[DayOperation]:
-    # Two steps where the zone allows: sum per UTC hour (a cheap expression, and on PostgreSQL one with statistics,
-    # so it runs as a parallel hash aggregate), then fold the few hours into local days. A zone with half-hour
-    # offsets puts each row into its day directly.
-    hourly = q.whole_hours(qy.tz, qy.first, qy.after)
-    if hourly:
-        bucket = q.hour_bucket(L.created_at, qy.dialect)
-        src = (_filtered(select(bucket.label("at"), L.operation_type.label("op"), *_sums(qy)), actor, qy)
-               .group_by(bucket, L.operation_type).subquery())
-        at = q.bucket_instant(src.c.at, qy.dialect)
+    # Whole-hour zones fold the rollup's UTC hours into local days; other zones put each log row into its day.
+    if qy.hourly:
+        src = _rolled(select(R.hour.label("at"), R.key.label("op"), R.credits.label("credits"),
+                             R.cost_micro_usd.label("usd"), R.calls.label("calls")), actor, qy, "operation")
     else:
         src = _filtered(select(L.created_at.label("at"), L.operation_type.label("op"), L.credits_used.label("credits"),
-                               L.cost_usd.label("usd"), literal(1).label("calls")), actor, qy).subquery()
-        at = src.c.at
+                               L.cost_usd.label("usd"), literal(1).label("calls")), actor, qy)
+    src = src.subquery()
     # The day is computed in a subquery and grouped outside, so its bound parameters appear once in the SQL.
-    days = select(q.day_of(at, qy.dialect, qy.tz, qy.first, qy.after).label("day"), src.c.op, src.c.credits,
+    days = select(q.day_of(src.c.at, qy.dialect, qy.tz, qy.first, qy.after).label("day"), src.c.op, src.c.credits,
                   src.c.usd, src.c.calls).subquery()
-    usd = func.sum(days.c.usd) if hourly else q.usd_sum(days.c.usd, qy.dialect)  # hourly sums are exact already
+    usd = func.sum(days.c.usd) if qy.hourly else q.usd_sum(days.c.usd, qy.dialect)
     stmt = (select(days.c.day, days.c.op, func.sum(days.c.credits), usd, func.sum(days.c.calls))
             .group_by(days.c.day, days.c.op).order_by(days.c.day, days.c.op))
-    return [DayOperation(d, op, int(c), q.as_usd(u, qy.dialect), int(n)) for d, op, c, u, n in session.execute(stmt)]
+    return [DayOperation(d, op, int(c), _usd(u, qy), int(n)) for d, op, c, u, n in session.execute(stmt)]
 
 
-def _grouped(session: Session, actor: Actor, qy: Query, column, names=None) -> list[Group]:
-    """Sums per value of `column`, largest first; `names` (id, name) names the keys after the aggregation."""
-    agg = _filtered(select(column.label("key"), *_sums(qy)), actor, qy).group_by(column).subquery()
+def _grouped(session: Session, qy: Query, agg, none_label: str, names=None, key=lambda k: k) -> list[Group]:
+    """Sums per key of the aggregate subquery `agg` (key, credits, usd, calls), largest first; `names` (id, name)
+    names the keys after the aggregation; `key` turns a stored key into the Group's key (None: no site/user)."""
     label = literal(None) if names is None else names.c.name
     stmt = select(agg.c.key, label, agg.c.credits, agg.c.usd, agg.c.calls)
     if names is not None:
         stmt = stmt.outerjoin(names, names.c.id == agg.c.key)
     stmt = stmt.order_by(agg.c.credits.desc(), agg.c.key)
-    return [Group(k, _label(k, name, column), int(c), q.as_usd(u, qy.dialect), int(n))
+    return [Group(key(k), _label(key(k), name, none_label), int(c), _usd(u, qy), int(n))
             for k, name, c, u, n in session.execute(stmt)]
 
 
-def _label(key: object, name: object, column) -> str:
+def _label(key: object, name: object, none_label: str) -> str:
     if name:
         return str(name)
     if isinstance(key, str):
         return key or "(none)"
     if key is None:
-        return NO_USER if column is L.user_id else NO_SITE
+        return none_label
     return f"#{key}"  # a site or user outside the actor's view (a developer's own calls, say)
+
+
+def _by(actor: Actor, qy: Query, dimension: str, column, rolled_key=None):
+    """The aggregate subquery (key, credits, usd, calls) of one breakdown, from the rollup or the log."""
+    if qy.hourly:
+        col = R.key if rolled_key is None else rolled_key
+        return _rolled(select(col.label("key"), *ru.sums()), actor, qy, dimension).group_by(col).subquery()
+    return _filtered(select(column.label("key"), *_sums(qy)), actor, qy).group_by(column).subquery()
 
 
 def _by_site(session: Session, actor: Actor, qy: Query) -> list[Group]:
     names = tenancy.scoped(select(Site.id, Site.name), Site, actor).subquery()
-    return _grouped(session, actor, qy, L.site_id, names)
+    agg = _by(actor, qy, "operation", L.site_id, rolled_key=R.site_key)
+    return _grouped(session, qy, agg, NO_SITE, names, key=lambda k: k or None)
 
 
 def _by_model(session: Session, actor: Actor, qy: Query) -> list[Group]:
-    return _grouped(session, actor, qy, L.model_used)
+    return _grouped(session, qy, _by(actor, qy, "model", L.model_used), NO_SITE)
 
 
 def _by_user(session: Session, actor: Actor, qy: Query) -> list[Group]:
+    if qy.hourly:  # the rollup keeps user ids as text ("" for the scheduler)
+        names = tenancy.scoped(select(cast(User.id, String).label("id"), User.email.label("name")), User, actor)
+        return _grouped(session, qy, _by(actor, qy, "user", L.user_id), NO_USER, names.subquery(),
+                        key=lambda k: int(k) if k else None)
     names = tenancy.scoped(select(User.id, User.email.label("name")), User, actor).subquery()
-    return _grouped(session, actor, qy, L.user_id, names)
+    return _grouped(session, qy, _by(actor, qy, "user", L.user_id), NO_USER, names)
 
 
 def _balance(session: Session, actor: Actor, qy: Query) -> list[BalancePoint]:

@@ -157,6 +157,14 @@ class ProviderType(StrEnum):
     storage = "storage"
 
 
+class UsageDimension(StrEnum):
+    """What an hourly usage rollup row sums by (besides its site)."""
+
+    operation = "operation"
+    model = "model"
+    user = "user"
+
+
 class TransactionType(StrEnum):
     purchase = "purchase"
     subscription = "subscription"

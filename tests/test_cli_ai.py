@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import ai_models, ai_settings, credits, runtime, vault
 from core.tenancy import operator_actor, system_actor
-from db.models import IntegrationProvider
+from db.models import CreditUsageRollup, IntegrationProvider
 from tests import factories as f
 from tests.fake_openai import FakeAI
 
@@ -123,6 +124,16 @@ def test_credit_ledger_usage_and_settings_commands(db, tenant, tmp_path):
     assert len(list(csv.DictReader(target.open(encoding="utf-8")))) == 3
     assert "is after the end date" in run(db, "export-usage", "--account", slug, "--from", span[3], "--to", span[1],
                                           code=2).stderr
+
+    with look(db) as s:
+        kept = s.execute(select(CreditUsageRollup.dimension, CreditUsageRollup.key, CreditUsageRollup.credits)
+                         .where(CreditUsageRollup.account_id == account_id)).all()
+    assert sum(c for d, _, c in kept if d == "operation") == 6
+    assert run(db, "rebuild-usage-rollup", "--account", slug).stdout == (
+        f"Rebuilt the hourly usage rollup of account {slug} from the usage log: {len(kept)} rows.\n")
+    with look(db) as s:
+        assert sorted(s.execute(select(CreditUsageRollup.dimension, CreditUsageRollup.key, CreditUsageRollup.credits)
+                                .where(CreditUsageRollup.account_id == account_id)).all()) == sorted(kept)
 
     shown = json.loads(run(db, "ai-settings", "--account", slug, "--set", "temperature=1.1",
                            "ai.image_quality_tier=premium", "--json").stdout)

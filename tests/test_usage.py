@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from core import usage, usage_sql
+from core import usage, usage_rollup, usage_sql
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from db.enums import Role, TransactionType
 from db.models import Clusters, Content, CreditTransaction, CreditUsageLog, Tasks
@@ -29,6 +29,10 @@ def _log(s, acct, when, credits, usd, op, model, *, site=None, user=None, tin=0,
                          created_at=when)
     s.add(row)
     s.flush()
+    # What credits.charge does for every log row it writes (the screen reads the hourly rollup).
+    usage_rollup.add(s.connection(), account_id=acct.id, at=when, site_id=row.site_id, user_id=row.user_id,
+                     operation=op, model=model, credits=credits, cost_usd=Decimal(usd), tokens_input=tin,
+                     tokens_output=tout)
     return row
 
 

@@ -11,7 +11,14 @@ from db.models.ai import (
     Strategy,
     SystemAISettings,
 )
-from db.models.billing import CreditPackage, CreditTransaction, CreditUsageLog, Invoice, Payment
+from db.models.billing import (
+    CreditPackage,
+    CreditTransaction,
+    CreditUsageLog,
+    CreditUsageRollup,
+    Invoice,
+    Payment,
+)
 from db.models.identity import (
     Account,
     Industry,
@@ -48,6 +55,7 @@ __all__ = [
     "Account", "AccountSettings", "AIModelConfig", "AIPrompt", "AuthorProfile", "AutomationConfig", "AutomationRun",
     "Clusters", "Content", "ContentAttribute", "ContentClusterMap", "ContentIdeas", "ContentTaxonomy",
     "ContentTaxonomyRelation", "CreditCostConfig", "CreditPackage", "CreditTransaction", "CreditUsageLog",
+    "CreditUsageRollup",
     "GlobalAIPrompt", "Images", "Industry", "IndustrySector", "IntegrationProvider", "Invoice", "Keywords",
     "ModuleEnableSettings", "OptimizationTask", "PasswordResetToken", "Payment", "Plan", "PublishingRecord",
     "PublishingSettings", "SeedKeyword", "Sector", "Site", "SiteIntegration", "SiteUserAccess", "Strategy",

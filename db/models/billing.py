@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -19,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import AccountScoped, Base, BigId, Timestamps, UTCDateTime, enum_type
-from db.enums import InvoiceStatus, PaymentMethod, PaymentStatus, TransactionType
+from db.enums import InvoiceStatus, PaymentMethod, PaymentStatus, TransactionType, UsageDimension
 
 
 class CreditTransaction(AccountScoped, Base):
@@ -71,6 +72,32 @@ class CreditUsageLog(AccountScoped, Base):
         Index("ix_credit_usage_log_usage_report", "account_id", "created_at", "site_id", "user_id", "operation_type",
               "model_used", "credits_used", "cost_usd", "tokens_input", "tokens_output", "related_object_type",
               "related_object_id"),
+    )
+
+
+class CreditUsageRollup(Base):
+    """Hourly sums of the usage log per site and one dimension (operation, model or user): what the usage screen
+    reads instead of scanning every log row. core.credits.charge upserts it in the same transaction as the log row
+    (core/usage_rollup.py), so it never disagrees with the log; `python -m core.cli rebuild-usage-rollup` remakes it."""
+
+    __tablename__ = "credit_usage_rollup"
+    __tenant__ = "account"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("account.id", ondelete="CASCADE"))
+    dimension: Mapped[UsageDimension] = mapped_column(enum_type(UsageDimension))
+    hour: Mapped[datetime] = mapped_column(UTCDateTime())  # the UTC hour the calls fell in
+    site_key: Mapped[int] = mapped_column(BigInteger)  # the site id, 0 for usage without a site
+    key: Mapped[str] = mapped_column(String(100))  # operation type, model name, or user id ("" = the scheduler)
+    credits: Mapped[int] = mapped_column(BigInteger)
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger)  # exact on SQLite too (no float sums)
+    calls: Mapped[int] = mapped_column(BigInteger)
+    tokens_input: Mapped[int] = mapped_column(BigInteger)
+    tokens_output: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # The upsert's conflict target and the screen's index: one account and dimension, a range of hours.
+        UniqueConstraint("account_id", "dimension", "hour", "site_key", "key"),
     )
 
 
