@@ -26,29 +26,65 @@ class PromptView:
     default_text: str
 
 
-def variables_of(text: str) -> set[str]:
-    """The {placeholders} a template uses ({{ and }} are literal braces)."""
+@dataclass(frozen=True)
+class Placeholder:
+    """One {…} of a template as written: the name, and the format spec and conversion that are not allowed."""
+
+    name: str
+    spec: str
+    conversion: str | None
+
+    def __str__(self) -> str:
+        return "{" + self.name + (f"!{self.conversion}" if self.conversion else "") + (
+            f":{self.spec}" if self.spec else "") + "}"
+
+
+def placeholders(text: str) -> list[Placeholder]:
+    """The {placeholders} of a template in order ({{ and }} are literal braces)."""
     try:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        return [Placeholder(name, spec or "", conversion)
+                for _, name, spec, conversion in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:
         raise ValidationFailed(f"The prompt has an unbalanced brace: {exc}. Write {{{{ and }}}} for literal "
                                "braces.") from exc
 
 
-def check_template(text: str, allowed: list[str]) -> None:
-    """Refuse a prompt that uses unknown variables, misses required ones, or is malformed."""
+def variables_of(text: str) -> set[str]:
+    """The variable names a template uses."""
+    return {p.name for p in placeholders(text)}
+
+
+def _braced(names: list[str]) -> str:
+    return ", ".join("{" + n + "}" for n in names)
+
+
+def template_problem(text: str, allowed: list[str]) -> str | None:
+    """Why a template cannot be filled in (unknown variables, format specs, conversions), or None."""
+    used = placeholders(text)
+    unknown = sorted({p.name for p in used if not p.name.isidentifier() or p.name not in allowed})
+    if unknown:
+        return (f"Unknown variable(s) {_braced(unknown)}. This prompt may use: {_braced(allowed) or 'none'}.")
+    fancy = list(dict.fromkeys(str(p) for p in used if p.spec or p.conversion))
+    if fancy:
+        plain = list(dict.fromkeys("{" + p.name + "}" for p in used if p.spec or p.conversion))
+        return (f"Write variables plain, as {', '.join(plain)}, not {', '.join(fancy)}: format specs (:…) and "
+                "conversions (!…) are not allowed.")
+    return None
+
+
+def check_template(text: str, allowed: list[str], required: list[str] | None = None) -> None:
+    """Refuse a prompt that is empty or too long, malformed, uses unknown variables or format specs or
+    conversions, or misses a required variable (all allowed ones unless `required` says otherwise)."""
     if not (text or "").strip():
         raise ValidationFailed("The prompt cannot be empty.")
     if len(text) > MAX_PROMPT:
         raise ValidationFailed(f"The prompt is too long ({len(text):,} characters; at most {MAX_PROMPT:,}).")
-    used = variables_of(text)
-    bad = sorted(v for v in used if not v.isidentifier() or v not in allowed)
-    if bad:
-        raise ValidationFailed(f"Unknown variable(s) {', '.join('{' + b + '}' for b in bad)}. This prompt may use: "
-                               f"{', '.join('{' + a + '}' for a in allowed) or 'none'}.")
-    missing = sorted(set(allowed) - used)
+    problem = template_problem(text, allowed)
+    if problem:
+        raise ValidationFailed(problem)
+    missing = sorted(set(allowed if required is None else required) - variables_of(text))
     if missing:
-        raise ValidationFailed(f"The prompt must use {', '.join('{' + m + '}' for m in missing)}: the AI needs them.")
+        raise ValidationFailed(f"The prompt must use {_braced(missing)}: the AI needs them.")
 
 
 def _global(session: Session, prompt_type: str) -> GlobalAIPrompt:
@@ -106,6 +142,14 @@ def render(session: Session, *, account_id: int, prompt_type: str, values: dict[
     missing = sorted(set(view.variables) - set(values))
     if missing:
         raise ValidationFailed(f"Prompt “{prompt_type}” needs {', '.join(missing)}.")
+    try:
+        problem = template_problem(view.text, view.variables)
+    except ValidationFailed as exc:
+        problem = str(exc)
+    if problem:  # a prompt stored before the checks it now fails
+        whose = "This account's own" if view.is_override else "The default"
+        raise ValidationFailed(f"{whose} “{prompt_type}” prompt cannot be used: {problem} An owner or admin can "
+                               "correct it under Prompts & voices, or reset it to the default.")
     return view.text.format(**{k: values[k] for k in variables_of(view.text)})
 
 

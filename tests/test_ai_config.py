@@ -9,7 +9,7 @@ from core import ai_models, ai_settings, prompts, providers, vault
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from core.prompts_default import DEFAULT_PROMPTS
 from db.enums import Role
-from db.models import Account, AccountSettings, IntegrationProvider
+from db.models import Account, AccountSettings, AIPrompt, IntegrationProvider
 from tests import factories as f
 
 
@@ -182,6 +182,43 @@ def test_prompt_override_is_checked_kept_per_account_and_reset(session, owner):
     f.refused(session, AccessDenied, lambda: prompts.save_override(session, editor, prompt_type="ideas", text=own))
     view = prompts.reset_to_default(session, owner, prompt_type="ideas")
     assert (view.text, view.is_override) == (default, False)
+
+
+PLAIN = "format specs (:…) and conversions (!…) are not allowed."
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    ("{count:d}", f"Write variables plain, as {{count}}, not {{count:d}}: {PLAIN}"),
+    ("{keywords!z}", f"Write variables plain, as {{keywords}}, not {{keywords!z}}: {PLAIN}"),
+    ("{keywords!r:>10} {count:{count}}", f"as {{keywords}}, {{count}}, not {{keywords!r:>10}}, {{count:{{count}}}}: "),
+    ("{cluster_name.upper}", "Unknown variable(s) {cluster_name.upper}. This prompt may use: "),
+    ("{keywords[0]}", "Unknown variable(s) {keywords[0]}."),
+    ("{0}", "Unknown variable(s) {0}."),
+])
+def test_format_specs_and_conversions_are_refused_on_save_naming_the_placeholder(session, owner, bad, message):
+    text = "{count} ideas: {cluster_name} / {cluster_description} / {keywords} " + bad
+    err = f.refused(session, ValidationFailed, lambda: prompts.save_override(
+        session, owner, prompt_type="ideas", text=text))
+    assert message in str(err)
+    assert prompts.get_prompt(session, account_id=owner.account_id, prompt_type="ideas").is_override is False
+
+
+@pytest.mark.parametrize(("stored", "problem"), [
+    ("{count} ideas for {cluster_name}: {keywords:d}", "Write variables plain, as {keywords}, not {keywords:d}"),
+    ("Ideas for {cluster_name!z}", "Write variables plain, as {cluster_name}, not {cluster_name!z}"),
+    ("Ideas for {cluster_name} in {brand}", "Unknown variable(s) {brand}."),
+    ("Ideas for {cluster_name}}", "The prompt has an unbalanced brace"),
+])
+def test_a_stored_bad_prompt_fails_to_render_with_a_message_not_a_bare_value_error(session, owner, stored, problem):
+    # Saved before save checked specs and conversions: the row is written directly, as the old code let it be.
+    session.add(AIPrompt(account_id=owner.account_id, prompt_type="ideas", prompt_value=stored, is_active=True))
+    session.flush()
+    values = {"count": 3, "cluster_name": "Shoes", "cluster_description": "Trail", "keywords": "a, b",
+              "strategy": "none", "section_logic": "none"}
+    err = f.refused(session, ValidationFailed, lambda: prompts.render(
+        session, account_id=owner.account_id, prompt_type="ideas", values=values))
+    assert str(err).startswith(f"This account's own “ideas” prompt cannot be used: {problem}")
+    assert str(err).endswith("An owner or admin can correct it under Prompts & voices, or reset it to the default.")
 
 
 def test_author_profiles_and_strategies(session, owner):
