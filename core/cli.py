@@ -226,7 +226,7 @@ def cmd_seed_demo(session: Session, args: argparse.Namespace) -> list[str]:
 
 
 # Modules that add commands with `register(command)`; one line per domain.
-EXTENSIONS: tuple[str, ...] = ("core.cli_ai", "core.cli_clustering", "core.cli_planner")
+EXTENSIONS: tuple[str, ...] = ("core.cli_ai", "core.cli_clustering", "core.cli_planner", "core.cli_run")
 
 
 # --- Parser and entry point -------------------------------------------------------------------------------------
