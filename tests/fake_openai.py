@@ -1,9 +1,11 @@
 """A real OpenAI-compatible HTTP server on loopback for tests: scripted replies, faults, and a request log.
 
-Endpoints: POST /v1/chat/completions, POST /v1/images/generations, GET /v1/models, and POST /runware (a fake
-Runware task API). Each POST endpoint takes the next scripted Reply from its queue, or a default reply when the
-queue is empty. Every request is recorded with its arrival and finish time, and the server tracks how many
-requests were in flight at once.
+Endpoints: POST /v1/chat/completions, POST /v1/images/generations, GET /v1/models, POST /runware (a fake
+Runware task API), and GET /files/<name> (image links, served without a key, like a CDN). Each POST endpoint takes
+the next scripted Reply from its queue, or a default reply when the queue is empty. Images follow the request like
+OpenAI: response_format "b64_json" or "url" is honoured, gpt-image-* always answer base64 and refuse
+response_format, and without it the answer is `image_mode`. Every request is recorded with its arrival and finish
+time, and the server tracks how many requests were in flight at once.
 """
 from __future__ import annotations
 
@@ -25,9 +27,20 @@ class Reply:
     """One scripted HTTP answer."""
 
     status: int = 200
-    body: object = None  # dict/list → JSON; str → sent as-is (lets a test send broken JSON bodies)
+    body: object = None  # dict/list → JSON; str or bytes → sent as-is (broken JSON bodies, files)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow provider)
+
+
+@dataclass
+class File:
+    """What GET /files/<name> serves (every name serves the 1x1 PNG unless `FakeAI.files` says otherwise)."""
+
+    data: bytes = PNG_1X1
+    content_type: str = "image/png"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)  # Location of a redirect …
+    delay: float = 0.0
 
 
 @dataclass
@@ -63,7 +76,9 @@ class FakeAI:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self.default_delay = 0.0
-        self.image_mode = "b64_json"  # or "url"
+        self.image_mode = "b64_json"  # or "url": the answer when no response_format is asked for
+        self.image_url: str | None = None  # the link a "url" answer carries (default: a file this server serves)
+        self.files: dict[str, File] = {}
         self._server: ThreadingHTTPServer | None = None
 
     # --- scripting ------------------------------------------------------------------------------------------
@@ -104,6 +119,10 @@ class FakeAI:
         """The OpenAI-style base URL (…/v1)."""
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def file_url(self, name: str) -> str:
+        """A link to a file this server serves (see `files`)."""
+        return f"http://127.0.0.1:{self.port}/files/{name}"
+
     @property
     def runware_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/runware"
@@ -133,7 +152,8 @@ class FakeAI:
             self.chat.clear(), self.images.clear(), self.runware.clear(), self.requests.clear()
             self.in_flight = self.max_in_flight = 0
             self.default_delay = 0.0
-            self.image_mode = "b64_json"
+            self.image_mode, self.image_url = "b64_json", None
+            self.files.clear()
 
     def __enter__(self) -> FakeAI:
         return self.start()
@@ -146,9 +166,15 @@ class FakeAI:
         with self._lock:
             return queue.popleft() if queue else default
 
-    def _default_image(self) -> Reply:
-        item = ({"b64_json": base64.b64encode(PNG_1X1).decode()} if self.image_mode == "b64_json"
-                else {"url": "https://images.example.test/generated.png"})
+    def _default_image(self, request: object) -> Reply:
+        request = request if isinstance(request, dict) else {}
+        asked, gpt_image = request.get("response_format"), str(request.get("model", "")).startswith("gpt-image")
+        if gpt_image and asked is not None:
+            return Reply(status=400, body={"error": {"message": "Unknown parameter: 'response_format'.",
+                                                     "type": "invalid_request_error", "param": "response_format"}})
+        mode = "b64_json" if gpt_image else asked or self.image_mode
+        item = ({"b64_json": base64.b64encode(PNG_1X1).decode()} if mode == "b64_json"
+                else {"url": self.image_url or self.file_url("generated.png")})
         return Reply(body={"created": int(time.time()), "data": [item]}, delay=self.default_delay)
 
     def _default_runware(self, tasks: object) -> Reply:
@@ -157,8 +183,8 @@ class FakeAI:
             if task.get("taskType") == "imageInference":
                 for i in range(int(task.get("numberResults", 1))):
                     data.append({"taskType": "imageInference", "taskUUID": task.get("taskUUID"),
-                                 "imageUUID": f"img-{i}", "imageURL": f"https://im.runware.test/{task.get('taskUUID')}"
-                                 f"-{i}.webp", "cost": 0.0013})
+                                 "imageUUID": f"img-{i}", "imageURL": self.image_url
+                                 or self.file_url(f"{task.get('taskUUID')}-{i}.webp"), "cost": 0.0013})
             elif task.get("taskType") == "authentication":
                 data.append({"taskType": "authentication", "connectionSessionUUID": "session-1"})
         return Reply(body={"data": data}, delay=self.default_delay)
@@ -171,6 +197,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up mid-answer (a timeout, a refused download): nothing to do
+
     def _record(self, body: object) -> Recorded:
         rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                        time.monotonic())
@@ -178,14 +210,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.requests.append(rec)
         return rec
 
-    def _send(self, reply: Reply, rec: Recorded) -> None:
+    def _send(self, reply: Reply, rec: Recorded, content_type: str = "application/json") -> None:
         if reply.delay:
             time.sleep(reply.delay)
-        payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-        data = payload.encode()
+        if isinstance(reply.body, bytes):
+            data = reply.body
+        else:
+            data = (reply.body if isinstance(reply.body, str) else json.dumps(reply.body)).encode()
         try:
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for k, v in reply.headers.items():
                 self.send_header(k, v)
@@ -205,6 +239,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         rec = self._record(None)
+        if self.path.startswith("/files/"):  # image links need no key, like a CDN's signed URLs
+            served = self.fake.files.get(self.path.removeprefix("/files/"), File())
+            self._send(Reply(served.status, served.data, served.headers, served.delay), rec, served.content_type)
+            return
         if not self._authorised(rec):
             return
         if self.path.rstrip("/") == "/v1/models":
@@ -234,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
                 default = Reply(status=500, body={"error": {"message": "no scripted chat reply"}})
                 self._send(fake._next(fake.chat, default), rec)
             elif path == "/v1/images/generations":
-                self._send(fake._next(fake.images, fake._default_image()), rec)
+                self._send(fake._next(fake.images, fake._default_image(body)), rec)
             elif path == "/runware":
                 self._send(fake._next(fake.runware, fake._default_runware(body)), rec)
             else:

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
@@ -21,6 +21,7 @@ import httpx
 import openai
 
 from core import vault
+from core.ai import download
 from core.ai.errors import AIProviderError
 from core.ai.limits import limiter_for
 from core.providers import ProviderConnection
@@ -28,6 +29,7 @@ from db.base import utcnow
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+DOWNLOAD_TIMEOUT_S = 60.0  # at most, for fetching an image a provider answered with as a link
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,13 @@ class ChatResult:
 
 @dataclass(frozen=True)
 class GeneratedImage:
+    """The file's bytes (asked for as base64, or fetched from the provider's link at once); only when that fetch
+    failed, no bytes, the link, and why."""
+
     url: str | None
     data: bytes | None
     attempts: int
+    download_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -268,23 +274,45 @@ def is_runware(conn: ProviderConnection) -> bool:
     return conn.provider_id == "runware" or conn.config.get("api") == "runware"
 
 
+def asks_for_b64(model: str, b64_json: bool | None = None) -> bool:
+    """Whether to send response_format="b64_json": the model's `b64_json` capability when set, else only for DALL·E
+    (its default answer is a link that expires after an hour; gpt-image-* always answer base64 and refuse the
+    parameter, and many compatible servers do not know it)."""
+    return b64_json if b64_json is not None else model.lower().startswith("dall-e")
+
+
 def image(conn: ProviderConnection, *, model: str, prompt: str, size: str = "1024x1024",
-          quality: str | None = None, negative_prompt: str = "", policy: RetryPolicy | None = None) -> GeneratedImage:
-    """One generated image (a URL or the file's bytes), retried like chat."""
+          quality: str | None = None, negative_prompt: str = "", b64_json: bool | None = None,
+          policy: RetryPolicy | None = None) -> GeneratedImage:
+    """One generated image as the file's bytes, retried like chat; an answer with a link is fetched at once."""
     policy = policy or RetryPolicy.from_config(conn.config)
     if is_runware(conn):
-        return _runware_image(conn, model=model, prompt=prompt, size=size, negative_prompt=negative_prompt,
-                              policy=policy)
+        return _durable(_runware_image(conn, model=model, prompt=prompt, size=size,
+                                       negative_prompt=negative_prompt, policy=policy), policy)
     kwargs: dict = {"model": model, "prompt": prompt, "n": 1, "size": size}
     if quality:
         kwargs["quality"] = quality
+    if asks_for_b64(model, b64_json):
+        kwargs["response_format"] = "b64_json"
     api = _openai(conn, policy)
     response, attempts = with_retries(conn, policy, lambda: api.images.generate(**kwargs))
     items = getattr(response, "data", None) or []
     if not items:
         raise AIProviderError(f"The AI provider {_name(conn)} returned no image.", kind="bad_response",
                               attempts=attempts)
-    return _image_of(conn, getattr(items[0], "url", None), getattr(items[0], "b64_json", None), attempts)
+    return _durable(_image_of(conn, getattr(items[0], "url", None), getattr(items[0], "b64_json", None), attempts),
+                    policy)
+
+
+def _durable(got: GeneratedImage, policy: RetryPolicy) -> GeneratedImage:
+    """An image answered as a link, with its bytes fetched now; when that fails, the link and the reason."""
+    if got.data is not None or not got.url:
+        return got
+    try:
+        return replace(got, data=download.fetch_image(got.url, timeout_s=min(policy.timeout_s, DOWNLOAD_TIMEOUT_S)))
+    except download.DownloadFailed as exc:
+        return replace(got, download_error=f"The image could not be downloaded from {download.host_of(got.url)} "
+                                           f"({exc}); only the provider's link is kept, and it may expire.")
 
 
 def _image_of(conn: ProviderConnection, url: str | None, b64: str | None, attempts: int) -> GeneratedImage:

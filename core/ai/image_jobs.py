@@ -1,5 +1,6 @@
-"""AI function generate_images: the article's pending image prompts become images (a URL, or a file under
-data_dir/images), on the image model of the account's quality tier; each image succeeds or fails on its own."""
+"""AI function generate_images: the article's pending image prompts become image files under data_dir/images, on
+the image model of the account's quality tier; each image succeeds or fails on its own. Provider links expire, so
+an image answered as a link is downloaded at once; only when that fails is the link kept (and the result says so)."""
 from __future__ import annotations
 
 import uuid
@@ -35,9 +36,10 @@ class _Planned:
 
 @dataclass
 class _Made:
-    url: str = ""
+    url: str = ""  # only when the download failed: the provider's link, which may expire
     path: str = ""  # relative to data_dir
     error: str = ""
+    note: str = ""  # why only the link is kept
 
 
 def _extension(data: bytes) -> str:
@@ -47,6 +49,8 @@ def _extension(data: bytes) -> str:
         return "jpg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
     return "bin"
 
 
@@ -61,6 +65,7 @@ class GenerateImages(Job):
         self.planned: list[_Planned] = []
         self.made: dict[int, _Made] = {}
         self.conn: ProviderConnection | None = None
+        self.b64_json: bool | None = None  # the model's capability; None: the client decides by model name
 
     @property
     def steps(self) -> int:
@@ -79,6 +84,7 @@ class GenerateImages(Job):
         model = ai_models.model_for_tier(session, tier=s.image_quality_tier)
         self.conn = providers.connection(session, provider_id=model.provider)
         self.site_id, self.model_name, self.title = content.site_id, model.model_name, content.title
+        self.b64_json = (model.capabilities or {}).get("b64_json")
         self.size, self.quality = s.image_size, s.image_quality
         style = ai_settings.IMAGE_STYLES.get(s.image_style, s.image_style)
         self.negative = prompts.render(session, account_id=self.account_id, prompt_type="negative_prompt", values={})
@@ -100,11 +106,11 @@ class GenerateImages(Job):
         try:
             got = client.image(self.conn, model=self.model_name, prompt=item.prompt, size=self.size,
                                quality=None if client.is_runware(self.conn) else self.quality,
-                               negative_prompt=self.negative)
+                               negative_prompt=self.negative, b64_json=self.b64_json)
         except AIProviderError as exc:
             return _Made(error=str(exc))
         if got.data is None:
-            return _Made(url=got.url or "")
+            return _Made(url=got.url or "", note=got.download_error)
         relative = Path("images") / str(self.account_id) / str(self.params.content_id) / (
             f"{item.image_id}-{uuid.uuid4().hex[:8]}.{_extension(got.data)}")
         target = app_settings().data_dir / relative
@@ -129,7 +135,7 @@ class GenerateImages(Job):
                 (app_settings().data_dir / made.path).unlink(missing_ok=True)
 
     def record(self, session: Session, actor: Actor) -> Outcome:
-        ok, failed, failures = [], [], []
+        ok, failed, failures, linked, notes = [], [], [], [], []
         for item in self.planned:
             made = self.made.get(item.image_id) or _Made(error="not generated")
             try:
@@ -145,13 +151,21 @@ class GenerateImages(Job):
             else:
                 row.status, row.image_url, row.image_path = ImageStatus.generated, made.url, made.path
                 ok.append(row.id)
+                if made.note:
+                    linked.append(row.id)
+                    notes.append(made.note)
         session.flush()
         model = ai_models.get_by_name(session, model_name=self.model_name)
         usage = Usage(operation_type=self.operation, model_used=self.model_name, site_id=self.site_id,
                       cost_usd=pricing.image_cost_usd(model, images=len(ok)), related_object_type="content",
                       related_object_id=self.params.content_id,
-                      metadata={"calls": len(self.planned), "generated": len(ok), "failed": len(failed)})
+                      metadata={"calls": len(self.planned), "generated": len(ok), "failed": len(failed),
+                                "link_only": len(linked), "download_errors": notes})
         message = f"Generated {len(ok)} of {len(self.planned)} image(s) for “{self.title}”."
-        return Outcome(self._credits(session, len(ok)) if ok else 0, usage, {"images": ok, "failed": failed},
+        if linked:
+            message += (f" {len(linked)} could not be downloaded and {'is' if len(linked) == 1 else 'are'} kept only "
+                        "as the provider's link, which may expire.")
+        return Outcome(self._credits(session, len(ok)) if ok else 0, usage,
+                       {"images": ok, "failed": failed, "link_only": linked},
                        message, chargeable=bool(ok), error=None if ok else (failures[0] if failures else None),
                        failures=failures)

@@ -14,7 +14,7 @@ from core.ai.errors import AIProviderError
 from core.providers import ProviderConnection
 from db.base import utcnow
 from tests.ai.helpers import API_KEY, FAST
-from tests.fake_openai import FakeAI, Reply
+from tests.fake_openai import PNG_1X1, FakeAI, File, Reply
 
 
 @pytest.fixture
@@ -146,13 +146,38 @@ def test_requests_per_minute_window(server):
     assert starts[2] - starts[0] >= 0.45 and starts[3] - starts[1] >= 0.45
 
 
-def test_images_b64_and_url(server):
+def test_dall_e_is_asked_for_b64_and_its_bytes_come_back(server):
+    server.image_mode = "url"  # what DALL·E answers when response_format is not asked for
     got = client.image(conn(server), model="dall-e-3", prompt="a trail", size="1024x1024", quality="standard")
-    assert got.data and got.data.startswith(b"\x89PNG") and got.url is None
-    server.image_mode = "url"
-    got = client.image(conn(server), model="dall-e-3", prompt="a trail")
-    assert got.url == "https://images.example.test/generated.png"
-    assert server.posts("/images/generations")[0].json["quality"] == "standard"
+    assert got.data == PNG_1X1 and got.url is None and got.download_error == ""
+    sent = server.posts("/images/generations")[0].json
+    assert (sent["response_format"], sent["quality"]) == ("b64_json", "standard")
+    assert [r.path for r in server.requests] == ["/v1/images/generations"]  # nothing to download
+
+
+def test_gpt_image_models_are_not_sent_response_format(server):
+    got = client.image(conn(server), model="gpt-image-1", prompt="a trail")
+    assert got.data == PNG_1X1 and "response_format" not in server.posts("/images/generations")[0].json
+    with pytest.raises(AIProviderError, match="HTTP 400.*response_format"):  # what OpenAI says if we did send it
+        client.image(conn(server), model="gpt-image-1", prompt="a trail", b64_json=True)
+
+
+def test_a_link_answer_is_downloaded_at_once_without_our_key(server):
+    server.image_mode = "url"  # a compatible server that answers with a link it serves itself
+    got = client.image(conn(server), model="flux-dev", prompt="a trail")
+    assert "response_format" not in server.posts("/images/generations")[0].json  # not DALL·E: not asked for
+    fetched = [r for r in server.requests if r.path == "/files/generated.png"]
+    assert got.data == PNG_1X1 and got.url == server.file_url("generated.png") and got.download_error == ""
+    assert len(fetched) == 1 and "authorization" not in fetched[0].headers
+
+
+def test_a_link_that_404s_is_kept_with_the_reason(server):
+    server.image_mode, server.image_url = "url", server.file_url("gone.png")
+    server.files["gone.png"] = File(status=404, data=b"not found", content_type="text/plain")
+    got = client.image(conn(server), model="flux-dev", prompt="a trail")
+    assert got.data is None and got.url == server.file_url("gone.png")
+    assert got.download_error == ("The image could not be downloaded from 127.0.0.1 (HTTP 404); only the "
+                                  "provider's link is kept, and it may expire.")
 
 
 def test_runware_image_task(server):
@@ -161,7 +186,7 @@ def test_runware_image_task(server):
     task = server.posts("/runware")[0].json[0]
     assert task["taskType"] == "imageInference" and task["model"] == "runware:97@1"
     assert (task["width"], task["height"], task["negativePrompt"]) == (1792, 1024, "blurry")
-    assert got.url == f"https://im.runware.test/{task['taskUUID']}-0.webp"
+    assert got.url == server.file_url(f"{task['taskUUID']}-0.webp") and got.data == PNG_1X1  # fetched at once
 
 
 def test_runware_errors_and_retries(server):

@@ -153,15 +153,6 @@ def test_generate_images_stores_b64_files(rt, fake, world):
     assert str(log.cost_usd) == "0.120000"
 
 
-def test_generate_images_keeps_urls(rt, fake, world):
-    cid = _plan_images(rt, fake, world, n=1)
-    fake.image_mode = "url"
-    engine.generate_images(rt, world.actor, content_id=cid)
-    with rt.transaction() as s:
-        urls = {r.image_url for r in s.scalars(select(Images).where(Images.content_id == cid))}
-    assert urls == {"https://images.example.test/generated.png"}
-
-
 def test_generate_images_on_runware_for_the_basic_tier(rt, fake, world):
     with rt.transaction() as s:
         ai_settings.save(s, world.actor, image_quality_tier="basic")
@@ -170,9 +161,11 @@ def test_generate_images_on_runware_for_the_basic_tier(rt, fake, world):
     tasks = [r.json[0] for r in fake.posts("/runware")]
     assert len(tasks) == 2 and {t["model"] for t in tasks} == {"runware:97@1"}
     assert all("watermark" in t["negativePrompt"] for t in tasks)
+    fetched = sorted(r.path for r in fake.requests if r.method == "GET")
+    assert fetched == sorted(f"/files/{t['taskUUID']}-0.webp" for t in tasks)  # Runware's links, downloaded
     with rt.transaction() as s:
-        urls = sorted(r.image_url for r in s.scalars(select(Images).where(Images.content_id == cid)))
-    assert urls == sorted(f"https://im.runware.test/{t['taskUUID']}-0.webp" for t in tasks)
+        rows = s.scalars(select(Images).where(Images.content_id == cid)).all()
+    assert all(r.image_path.startswith("images/") and r.image_url == "" for r in rows)
     assert res.credits == 2  # 1 credit per basic image
 
 
