@@ -11,12 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import accounts, auth, config, sites, tenancy, users
+from core import accounts, auth, config, credits, sites, tenancy, users
 from core import runtime as core_runtime
 from core.runtime import Runtime
 from core.tenancy import Actor
 from db.enums import Role
 from db.models import User
+from tests.ai.helpers import API_KEY
+from tests.fake_openai import FakeAI
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 OWNER_EMAIL = "owner@example.com"
@@ -39,6 +41,11 @@ class AppDB:
     def actor(self, s: Session, email: str = OWNER_EMAIL) -> Actor:
         """The actor of an existing user, as the app would build it."""
         return tenancy.actor_for(s, self.user(s, email))
+
+    def balance(self) -> int:
+        """The first owner's account balance."""
+        with self.tx() as s:
+            return credits.balance(s, self.actor(s))
 
     @staticmethod
     def user(s: Session, email: str) -> User:
@@ -94,6 +101,13 @@ def app_db(backend, fresh_database) -> Iterator[AppDB]:
             rt.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeAI]:
+    """The fake OpenAI server of this module (tests.ai.helpers.configure points the providers at it)."""
+    with FakeAI(api_key=API_KEY) as server:
+        yield server
+
+
 # ---------------------------------------------------------------- driving the app
 
 
@@ -130,6 +144,17 @@ def click(at: AppTest, key: str) -> AppTest:
     """Press a button or form submit button and run; the run must not raise."""
     at.button(key=key).click().run()
     assert not at.exception, at.exception
+    return at
+
+
+def finish_job(at: AppTest, key: str) -> AppTest:
+    """Wait for the page's background job (ui_jobs) and rerun; a fast job may have ended before the page's own
+    rerun. The finished job's result must have been taken and shown."""
+    if key in at.session_state:
+        assert at.session_state[key].wait(120)
+        at.run()
+    assert not at.exception, at.exception
+    assert key not in at.session_state
     return at
 
 

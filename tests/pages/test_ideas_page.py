@@ -1,13 +1,15 @@
-"""Ideas page: create by hand, filter, queue selected ideas as writer tasks (and the refusal of queued ones)."""
+"""Ideas page: create by hand, filter, queue selected ideas as writer tasks (and the refusal of queued ones);
+Generate ideas (AI) shows its estimate, runs in the background against the fake OpenAI server and lists the ideas."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from core import clusters, ideas
+from core import clusters, credits, ideas, planner
 from db.enums import IdeaStatus, TaskStatus
 from db.models import ContentIdeas, Sector, Tasks
-from tests.pages.conftest import click, go, login, texts
+from tests.ai.helpers import configure
+from tests.pages.conftest import click, finish_job, go, login, texts
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +19,7 @@ def world(app_db):
         actor = app_db.actor(s)
         sector_id = s.scalar(select(Sector.id).where(Sector.site_id == site_id))
         cid = clusters.create(s, actor, site_id=site_id, sector_id=sector_id, name="Grinders").id
+        credits.grant(s, actor, amount=500, kind="purchase", reason="page tests")
     return {"site": site_id, "sector": sector_id, "cluster": cid}
 
 
@@ -71,3 +74,48 @@ def test_queueing_an_already_queued_idea_is_refused(app_db, world):
     assert _ideas(app_db, world)["Fresh one"].status == IdeaStatus.new
     at.selectbox(key="id_status").set_value("new").run()
     assert "Already queued" not in at.container(key="ideas_table").dataframe[0].value["Title"].tolist()
+
+
+def test_generate_ideas_with_ai_shows_the_estimate_progress_then_the_ideas(app_db, world, fake):
+    configure(app_db.rt, fake, openai_config={"timeout_s": 15.0})  # the reply below is slow on purpose
+    fake.reset()
+    with app_db.tx() as s:
+        actor = app_db.actor(s)
+        cid = clusters.create(s, actor, site_id=world["site"], sector_id=world["sector"], name="Espresso").id
+        for kw in ("espresso machine", "espresso grind size"):
+            planner.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword=kw,
+                                   cluster_id=cid)
+    before = app_db.balance()
+    at = go(login(), "pages/ideas.py")
+    at.selectbox(key="id_ai_cluster").set_value(cid)
+    at.number_input(key="id_ai_count").set_value(2).run()
+    click(at, "id_ai_estimate")
+    assert texts(at.info)[-1] == (f"Estimated cost: up to 4 credits for 1 cluster(s) — 1 AI call(s) on gpt-4o-mini. "
+                                  f"Balance: {before:,} credits.")
+    assert at.button(key="id_ai_run").label == "Generate ideas (up to 4 credits)"
+    assert fake.requests == []  # the estimate calls nothing
+
+    fake.reply_json({"ideas": [
+        {"title": "Espresso grind size explained", "description": "From fine to coarse", "content_type": "post",
+         "content_structure": "guide", "target_keywords": ["espresso grind size"], "estimated_word_count": 1800},
+        {"title": "Best espresso machines", "description": "Roundup", "content_type": "post",
+         "content_structure": "listicle", "target_keywords": ["espresso machine"], "estimated_word_count": 2200},
+    ]}, delay=3.0)
+    click(at, "id_ai_run")
+    [bar] = at.progress  # the page stays usable while the AI answers
+    assert bar.text.startswith("Generating ideas — Generating ideas for cluster 1 of 1")
+    assert not any(b.key == "id_ai_run" for b in at.button)  # the estimate is used up
+
+    finish_job(at, "ideas_job")
+    assert texts(at.success) == ["Created 2 idea(s) for cluster “Espresso”. 4 credit(s) used."]
+    assert not at.progress and app_db.balance() == before - 4
+    prompt = fake.posts("/chat/completions")[0].json["messages"][-1]["content"]
+    assert "Espresso" in prompt and "espresso grind size" in prompt
+    table = at.container(key="ideas_table").dataframe[0].value
+    listed = table[table["Cluster"] == "Espresso"].set_index("Title")
+    assert listed[["Status", "Structure", "Words", "Target keywords"]].to_dict("index") == {
+        "Best espresso machines": {"Status": "new", "Structure": "listicle", "Words": 2200,
+                                   "Target keywords": "espresso machine"},
+        "Espresso grind size explained": {"Status": "new", "Structure": "guide", "Words": 1800,
+                                          "Target keywords": "espresso grind size"}}
+    assert {i.keyword_cluster_id for t, i in _ideas(app_db, world).items() if "espresso" in t.lower()} == {cid}
