@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from core.errors import Conflict, InsufficientCredits, NotFound, ValidationFaile
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import TransactionType
-from db.models import Account, CreditTransaction, CreditUsageLog, Plan
+from db.models import Account, CreditTransaction, CreditUsageLog, Plan, Site
 
 GRANT_TYPES = frozenset({TransactionType.purchase, TransactionType.subscription, TransactionType.refund,
                          TransactionType.adjustment})
@@ -162,16 +162,34 @@ def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str
         raise DuplicateCharge(idempotency_key) from exc
     log_id = None
     if usage is not None:
-        log_id = conn.execute(_LOG_INSERT, {
-            "account_id": account_id, "site_id": usage.site_id, "user_id": actor.user_id,
-            "operation_type": usage.operation_type, "credits_used": amount, "cost_usd": usage.cost_usd,
-            "model_used": usage.model_used, "tokens_input": usage.tokens_input, "tokens_output": usage.tokens_output,
-            "related_object_type": usage.related_object_type, "related_object_id": usage.related_object_id,
-            "transaction_id": tx_id, "metadata": usage.metadata, "created_at": now, "updated_at": now}).scalar_one()
-        usage_rollup.add(conn, account_id=account_id, at=now, site_id=usage.site_id, user_id=actor.user_id,
-                         operation=usage.operation_type, model=usage.model_used, credits=amount,
-                         cost_usd=usage.cost_usd, tokens_input=usage.tokens_input, tokens_output=usage.tokens_output)
+        log_id = _log_usage(conn, account_id, actor, usage, credits=amount, transaction_id=tx_id, now=now)
     return ChargeResult(tx_id, amount, after, log_id, replayed=False)
+
+
+def record_unbilled(session: Session, actor: Actor, *, usage: Usage, now: datetime | None = None) -> int:
+    """A 0-credit usage row, without a ledger transaction, for provider work the account does not pay for (a
+    failed run, answers thrown away); counted into the hourly rollup like a charge. Returns the row's id."""
+    account_id = tenancy.require_account(actor)
+    if usage.site_id is not None:  # another account's site is not found (a deleted one of ours still counts)
+        tenancy.get(session, actor, Site, usage.site_id, include_deleted=True)
+    return _log_usage(session.connection(), account_id, actor, usage, credits=0, transaction_id=None,
+                      now=now or utcnow())
+
+
+def _log_usage(conn: Connection, account_id: int, actor: Actor, usage: Usage, *, credits: int,
+               transaction_id: int | None, now: datetime) -> int:
+    # The log row and its rollup rows in one place, so the rollup always equals the log.
+    log_id = conn.execute(_LOG_INSERT, {
+        "account_id": account_id, "site_id": usage.site_id, "user_id": actor.user_id,
+        "operation_type": usage.operation_type, "credits_used": credits, "cost_usd": usage.cost_usd,
+        "model_used": usage.model_used, "tokens_input": usage.tokens_input, "tokens_output": usage.tokens_output,
+        "related_object_type": usage.related_object_type, "related_object_id": usage.related_object_id,
+        "transaction_id": transaction_id, "metadata": usage.metadata, "created_at": now, "updated_at": now}
+    ).scalar_one()
+    usage_rollup.add(conn, account_id=account_id, at=now, site_id=usage.site_id, user_id=actor.user_id,
+                     operation=usage.operation_type, model=usage.model_used, credits=credits,
+                     cost_usd=usage.cost_usd, tokens_input=usage.tokens_input, tokens_output=usage.tokens_output)
+    return log_id
 
 
 def _refresh_loaded_account(session: Session, account_id: int, credits: int) -> None:

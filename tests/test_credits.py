@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core import credits
-from core.errors import AccessDenied, InsufficientCredits, ValidationFailed
+from core import credits, tenancy
+from core.errors import AccessDenied, InsufficientCredits, NotFound, ValidationFailed
 from db.enums import Role
 from db.models import CreditTransaction, CreditUsageLog
 from tests import factories as f
@@ -110,3 +110,27 @@ def test_a_loaded_account_sees_the_charged_balance(session, owner):
     assert acct.credits == 13
     session.flush()  # nothing stale to write back
     assert credits.balance(session, a) == 13 == credits.ledger_sum(session, account_id=acct.id)
+
+
+def test_unbilled_usage_is_logged_without_touching_the_ledger(session, owner):
+    acct, a = owner
+    credits.grant(session, a, amount=10, kind="purchase", reason="x")
+    site = f.site(session, acct)
+    log_id = credits.record_unbilled(session, a, usage=credits.Usage(
+        operation_type="clustering", model_used="gpt-4o-mini", tokens_input=900, tokens_output=40,
+        cost_usd=Decimal("0.000159"), site_id=site.id, metadata={"status": "failed"}))
+    log = session.get(CreditUsageLog, log_id)
+    assert (log.credits_used, log.transaction_id, log.tokens_input, log.cost_usd, log.user_id, log.site_id) == \
+        (0, None, 900, Decimal("0.000159"), a.user_id, site.id)
+    assert credits.balance(session, a) == 10 == credits.ledger_sum(session, account_id=acct.id)
+    assert session.scalar(select(func.count()).select_from(CreditTransaction)
+                          .where(CreditTransaction.account_id == acct.id)) == 1
+
+
+def test_unbilled_usage_is_kept_in_the_actors_account(session, owner):
+    _, a = owner
+    elsewhere = f.site(session, f.account(session))
+    with pytest.raises(NotFound):
+        credits.record_unbilled(session, a, usage=credits.Usage(operation_type="clustering", site_id=elsewhere.id))
+    with pytest.raises(ValidationFailed, match="Choose an account"):
+        credits.record_unbilled(session, tenancy.operator_actor(), usage=credits.Usage(operation_type="clustering"))

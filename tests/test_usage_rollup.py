@@ -96,3 +96,16 @@ def test_a_half_hour_zone_reads_the_log(session, charged):
         usage.summary(session, charged["owner"], **june)
     assert sum(d.credits for d in usage._per_day(session, charged["owner"], qy)) == \
         usage._totals(session, charged["owner"], qy).credits
+
+
+def test_unbilled_usage_is_rolled_up_like_a_charge(session, charged):
+    a, owner = charged["a"].id, charged["owner"]
+    before = usage.summary(session, owner, start=date(2025, 6, 1), end=date(2025, 6, 11))
+    credits.record_unbilled(session, owner, now=START + timedelta(hours=5), usage=Usage(
+        "clustering", "gpt-4o-mini", 1200, 150, Decimal("0.00027"), charged["sites"][0]))
+    after = usage.summary(session, owner, start=date(2025, 6, 1), end=date(2025, 6, 11))
+    assert (after.credits, after.calls, after.cost_usd) == \
+        (before.credits, before.calls + 1, before.cost_usd + Decimal("0.00027"))
+    kept = _rollup(session, a)
+    usage_rollup.rebuild(session, account_id=a)
+    assert _rollup(session, a) == kept
