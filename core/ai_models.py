@@ -1,7 +1,9 @@
-"""AI model configuration (AIModelConfig): global rows, one default per type, image quality tiers; platform admins
-edit them."""
+"""AI model configuration (AIModelConfig): global rows, one default per type, image quality tiers, and the
+capabilities that shape each call; platform admins edit them."""
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select, update
@@ -15,6 +17,21 @@ from db.models import AIModelConfig, IntegrationProvider
 
 PRICE_FIELDS = ("cost_per_1k_input", "cost_per_1k_output", "cost_per_image")
 INT_FIELDS = ("tokens_per_credit", "credits_per_image", "max_tokens", "context_window")
+
+# The capability flags a model may carry, with their allowed values (what the AI calls read; absent = default).
+CAPABILITIES: dict[str, tuple[object, ...]] = {
+    "max_tokens_param": ("max_tokens", "max_completion_tokens"),  # how the output limit is sent
+    "temperature": (True, False),  # false: the model takes only its default temperature, none is sent
+    "json_mode": (True, False),  # false: no response_format json_object (servers without JSON mode)
+    "b64_json": (True, False),  # image models: ask for base64 data (default: only DALL·E is asked)
+}
+CAPABILITIES_HELP = ('A JSON object of flags. max_tokens_param: "max_tokens" (default) or "max_completion_tokens" '
+                     '(GPT-5.x and o-series models need it); temperature: false when the model refuses any but its '
+                     'default temperature (reasoning models); json_mode: false for servers without JSON mode; '
+                     'b64_json (image models): true to ask for base64 data, false for a link (the default asks only '
+                     'DALL·E). Empty: every default.')
+REASONING = {"max_tokens_param": "max_completion_tokens", "temperature": False}
+_REASONING_NAME = re.compile(r"(^|/)(o[1-9]|gpt-5)", re.IGNORECASE)  # o1, o3-mini, o4-mini, gpt-5, gpt-5.1 …
 
 
 def list_models(session: Session, *, model_type: str | None = None, active_only: bool = False) -> list[AIModelConfig]:
@@ -56,6 +73,35 @@ def get_by_name(session: Session, *, model_name: str) -> AIModelConfig:
     return m
 
 
+def default_capabilities(model_name: str) -> dict[str, object]:
+    """The capabilities a model gets until an admin says otherwise: GPT-5.x and o-series reasoning models refuse
+    max_tokens and a non-default temperature; every other model takes the defaults."""
+    return dict(REASONING) if _REASONING_NAME.search(model_name.strip()) else {}
+
+
+def clean_capabilities(value: object) -> dict[str, object]:
+    """A capabilities object (a dict, or its JSON text; empty text is {}) of known flags, or ValidationFailed."""
+    example = 'such as {"max_tokens_param": "max_completion_tokens", "temperature": false}'
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"Capabilities are not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                                   f"{exc.colno}). Write a JSON object {example}.") from exc
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"Capabilities must be a JSON object {example}.")
+    for flag, setting in value.items():
+        allowed = CAPABILITIES.get(flag)
+        if allowed is None:
+            raise ValidationFailed(f"Unknown capability “{flag}”. Known: {', '.join(CAPABILITIES)}.")
+        if not any(type(setting) is type(a) and setting == a for a in allowed):  # 1 is not true
+            choices = " or ".join(json.dumps(a) for a in allowed)
+            raise ValidationFailed(f"Capability “{flag}” must be {choices} (got {json.dumps(setting, default=str)}).")
+    return dict(value)
+
+
 def _clean(values: dict[str, object]) -> dict[str, object]:
     out: dict[str, object] = {}
     for field, value in values.items():
@@ -89,6 +135,8 @@ def _clean(values: dict[str, object]) -> dict[str, object]:
             out[field] = text
         elif field in ("is_active",):
             out[field] = bool(value)
+        elif field == "capabilities":
+            out[field] = clean_capabilities(value)
         else:
             raise ValidationFailed(f"Unknown model field “{field}”.")
     return out
@@ -103,7 +151,7 @@ def _check_priced(m: AIModelConfig) -> None:
 
 def create_model(session: Session, actor: Actor, *, model_name: str, model_type: str, provider: str,
                  display_name: str, **fields: object) -> AIModelConfig:
-    """Add a model (platform admins)."""
+    """Add a model (platform admins); without capabilities it gets those its name calls for."""
     tenancy.require_platform_admin(actor)
     name = (model_name or "").strip()
     if not name or len(name) > 100:
@@ -116,6 +164,8 @@ def create_model(session: Session, actor: Actor, *, model_name: str, model_type:
         raise ValidationFailed("Model type must be text or image.") from exc
     if session.get(IntegrationProvider, provider) is None:
         raise NotFound(f"There is no provider “{provider}”.")
+    if fields.get("capabilities") in (None, ""):
+        fields["capabilities"] = default_capabilities(name)
     m = AIModelConfig(model_name=name, model_type=mtype, provider=provider, is_default=False,
                       **_clean({"display_name": display_name, **fields}))
     _check_priced(m)
@@ -125,7 +175,7 @@ def create_model(session: Session, actor: Actor, *, model_name: str, model_type:
 
 
 def update_model(session: Session, actor: Actor, *, model_id: int, **fields: object) -> AIModelConfig:
-    """Change a model's prices, credits, tier, limits or active flag (platform admins)."""
+    """Change a model's prices, credits, tier, limits, capabilities or active flag (platform admins)."""
     tenancy.require_platform_admin(actor)
     m = session.get(AIModelConfig, model_id)
     if m is None:

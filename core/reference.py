@@ -1,4 +1,5 @@
-"""The spec's reference data, seeded once on an empty database and topped up (never overwritten) on start."""
+"""The spec's reference data, seeded once on an empty database and topped up (never overwritten) on start: missing
+rows are added, and models whose capabilities are still empty get those their name calls for."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import ai_models
 from core.prompts_default import DEFAULT_PROMPTS
 from db.enums import ModelType, ProviderType, QualityTier, Tone
 from db.models import (
@@ -107,8 +109,10 @@ def seed(session: Session) -> dict[str, int]:
     count("models", [AIModelConfig(model_name=m, model_type=t, provider=p, display_name=d,
                                    is_default=dflt and t not in has_default, cost_per_1k_input=ci,
                                    cost_per_1k_output=co, cost_per_image=cimg, tokens_per_credit=tpc,
-                                   credits_per_image=cpi, quality_tier=tier, max_tokens=mx, context_window=ctx)
+                                   credits_per_image=cpi, quality_tier=tier, max_tokens=mx, context_window=ctx,
+                                   capabilities=ai_models.default_capabilities(m))
                      for m, t, p, d, dflt, ci, co, cimg, tpc, cpi, tier, mx, ctx in MODELS if m in todo])
+    added["model_capabilities"] = _top_up_capabilities(session)
     todo = _missing(session, CreditCostConfig, CreditCostConfig.operation_type, [c[0] for c in CREDIT_COSTS])
     count("credit_costs", [CreditCostConfig(operation_type=o, display_name=n, base_credits=b, unit=u, description=d)
                            for o, n, b, u, d in CREDIT_COSTS if o in todo])
@@ -139,6 +143,18 @@ def seed(session: Session) -> dict[str, int]:
                                       section_logic={"hub_min_words": 2000, "spoke_min_words": 1000})])
     session.flush()
     return {k: v for k, v in added.items() if v}
+
+
+def _top_up_capabilities(session: Session) -> int:
+    """Text models saved before their capabilities were known (gpt-5.1 was seeded with none, so it was sent
+    max_tokens and a temperature it refuses) get their defaults; capabilities an admin set are kept."""
+    n = 0
+    for m in session.scalars(select(AIModelConfig).where(AIModelConfig.model_type == ModelType.text)):
+        wanted = ai_models.default_capabilities(m.model_name)
+        if wanted and not m.capabilities:
+            m.capabilities = wanted
+            n += 1
+    return n
 
 
 def _seed_industries(session: Session, slugify) -> int:

@@ -18,6 +18,7 @@ CONFIG_HELP = ("Optional JSON object. Known keys: max_concurrency and rpm (calls
                "json_mode (false for servers without JSON mode), api (\"runware\" for a Runware-style API).")
 SECRETS = {"api_key": "API key", "api_secret": "API secret", "webhook_secret": "Webhook secret"}
 TIERS = ["", "basic", "quality", "premium"]
+CAPABILITIES_NEW_HELP = " Left empty, GPT-5.x and o-series models get the reasoning-model flags."
 
 ctx = ui.current("AI providers & models", admin=True)
 actor = ctx.actor
@@ -47,6 +48,10 @@ def _count(value: int | None) -> str:
 
 def _or_none(text: str) -> str | None:
     return text.strip() or None
+
+
+def _capabilities(m) -> str:
+    return json.dumps(m.capabilities) if m is not None and m.capabilities else ""
 
 
 def _config(text: str, no_key: bool) -> dict | None:
@@ -148,8 +153,11 @@ def _model_fields(prefix: str, m=None) -> dict:
                                         key=f"{prefix}_max"),
         "context_window": right.number_input("Context window", value=m and m.context_window, step=1, min_value=0,
                                              key=f"{prefix}_ctx"),
+        "capabilities": st.text_area("Capabilities (JSON)", value=_capabilities(m), key=f"{prefix}_caps",
+                                     help=ai_models.CAPABILITIES_HELP + CAPABILITIES_NEW_HELP * (m is None)),
     }
-    return {k: (_or_none(v) if isinstance(v, str) and k != "quality_tier" else v) for k, v in fields.items()}
+    raw = ("quality_tier", "capabilities")  # an empty tier or capabilities text is a value, not "keep"
+    return {k: (_or_none(v) if isinstance(v, str) and k not in raw else v) for k, v in fields.items()}
 
 
 def models_tab() -> None:
@@ -157,7 +165,8 @@ def models_tab() -> None:
                "Provider": m.provider, "Default": m.is_default, "Active": m.is_active,
                "USD/1k in": _price(m.cost_per_1k_input), "USD/1k out": _price(m.cost_per_1k_output),
                "USD/image": _price(m.cost_per_image), "Tokens/credit": _count(m.tokens_per_credit),
-               "Credits/image": _count(m.credits_per_image), "Tier": _tier_name(str(m.quality_tier or ""))}
+               "Credits/image": _count(m.credits_per_image), "Tier": _tier_name(str(m.quality_tier or "")),
+               "Capabilities": _capabilities(m)}
               for m in model_rows), empty="No models yet.", key="models_table")
     if not may_edit:
         return

@@ -4,19 +4,22 @@ Endpoints: POST /v1/chat/completions, POST /v1/images/generations, GET /v1/model
 Runware task API), and GET /files/<name> (image links, served without a key, like a CDN). Each POST endpoint takes
 the next scripted Reply from its queue, or a default reply when the queue is empty. Images follow the request like
 OpenAI: response_format "b64_json" or "url" is honoured, gpt-image-* always answer base64 and refuse
-response_format, and without it the answer is `image_mode`. Every request is recorded with its arrival and finish
-time, and the server tracks how many requests were in flight at once.
+response_format, and without it the answer is `image_mode`. Chat refuses for reasoning models (gpt-5*, o1/o3/o4…)
+what OpenAI refuses: max_tokens and a temperature other than 1. Every request is recorded with its arrival and
+finish time, and the server tracks how many requests were in flight at once.
 """
 from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+REASONING_MODEL = re.compile(r"^(o[1-9]|gpt-5)")
 # 1x1 transparent PNG: what a b64_json image reply carries.
 PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
@@ -177,6 +180,22 @@ class FakeAI:
                 else {"url": self.image_url or self.file_url("generated.png")})
         return Reply(body={"created": int(time.time()), "data": [item]}, delay=self.default_delay)
 
+    def _chat_refusal(self, request: object) -> Reply | None:
+        """OpenAI's 400 for parameters a reasoning model does not take (None: the request is acceptable)."""
+        request = request if isinstance(request, dict) else {}
+        if not REASONING_MODEL.match(str(request.get("model", ""))):
+            return None
+        if "max_tokens" in request:
+            message, param = ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                              "'max_completion_tokens' instead."), "max_tokens"
+        elif request.get("temperature", 1) != 1:
+            message, param = (f"Unsupported value: 'temperature' does not support {request['temperature']} with "
+                              "this model. Only the default (1) value is supported."), "temperature"
+        else:
+            return None
+        return Reply(status=400, body={"error": {"message": message, "type": "invalid_request_error",
+                                                 "param": param, "code": "unsupported_parameter"}})
+
     def _default_runware(self, tasks: object) -> Reply:
         data = []
         for task in tasks if isinstance(tasks, list) else []:
@@ -269,8 +288,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             path = self.path.rstrip("/")
             if path == "/v1/chat/completions":
+                refusal = fake._chat_refusal(body)
                 default = Reply(status=500, body={"error": {"message": "no scripted chat reply"}})
-                self._send(fake._next(fake.chat, default), rec)
+                self._send(refusal or fake._next(fake.chat, default), rec)
             elif path == "/v1/images/generations":
                 self._send(fake._next(fake.images, fake._default_image(body)), rec)
             elif path == "/runware":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import ai_models, ai_settings, prompts, providers, vault
+from core import ai_models, ai_settings, prompts, providers, reference, vault
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from core.prompts_default import DEFAULT_PROMPTS
 from db.enums import Role
@@ -158,6 +158,52 @@ def test_create_and_update_models(session, platform):
     assert ai_models.model_for_tier(session, tier="premium").credits_per_image == 20
     f.refused(session, ValidationFailed, lambda: ai_models.update_model(session, platform, model_id=premium.id,
                                                                         cost_per_image="-1"), match="between 0")
+
+
+def test_capabilities_are_known_flags_with_their_values(session, platform):
+    o3 = ai_models.create_model(session, platform, model_name="o3-mini", model_type="text", provider="openai",
+                                display_name="o3 mini", tokens_per_credit=1000)
+    assert o3.capabilities == {"max_tokens_param": "max_completion_tokens", "temperature": False}  # by its name
+    llama = ai_models.create_model(session, platform, model_name="llama3.1:8b", model_type="text", provider="openai",
+                                   display_name="Llama", tokens_per_credit=1000, capabilities='{"json_mode": false}')
+    assert llama.capabilities == {"json_mode": False}
+    ai_models.update_model(session, platform, model_id=o3.id, tokens_per_credit=2000)  # None: capabilities kept
+    assert o3.capabilities["max_tokens_param"] == "max_completion_tokens"
+    ai_models.update_model(session, platform, model_id=llama.id, capabilities="")  # empty text: every default
+    assert llama.capabilities == {}
+    dalle = ai_models.get_by_name(session, model_name="dall-e-3")
+    assert ai_models.update_model(session, platform, model_id=dalle.id, capabilities={"b64_json": False}
+                                  ).capabilities == {"b64_json": False}
+    example = 'such as {"max_tokens_param": "max_completion_tokens", "temperature": false}'
+    for given, message in (
+            ("{max_tokens_param: 1}", "Capabilities are not valid JSON: Expecting property name enclosed in double "
+                                      f"quotes (line 1, column 2). Write a JSON object {example}."),
+            ('["temperature"]', f"Capabilities must be a JSON object {example}."),
+            ({"max_completion_tokens": True}, "Unknown capability “max_completion_tokens”. Known: max_tokens_param, "
+                                              "temperature, json_mode, b64_json."),
+            ({"temperature": 1}, "Capability “temperature” must be true or false (got 1)."),
+            ({"max_tokens_param": "max_output_tokens"},
+             'Capability “max_tokens_param” must be "max_tokens" or "max_completion_tokens" (got "max_output_tokens").')):
+        err = f.refused(session, ValidationFailed, lambda g=given: ai_models.update_model(
+            session, platform, model_id=llama.id, capabilities=g))
+        assert str(err) == message
+    assert session.get(type(llama), llama.id).capabilities == {}
+    editor = _editor(session, platform)
+    f.refused(session, AccessDenied, lambda: ai_models.update_model(session, editor, model_id=llama.id,
+                                                                    capabilities={}))
+
+
+def test_start_gives_reasoning_models_their_capabilities_and_keeps_an_admins(session, platform):
+    gpt51 = ai_models.get_by_name(session, model_name="gpt-5.1")
+    assert gpt51.capabilities == ai_models.REASONING  # seeded so
+    assert ai_models.get_by_name(session, model_name="gpt-4o-mini").capabilities == {}
+    gpt51.capabilities = {}  # a database seeded before capabilities were known
+    session.flush()
+    assert reference.seed(session).get("model_capabilities") == 1
+    assert gpt51.capabilities == {"max_tokens_param": "max_completion_tokens", "temperature": False}
+    ai_models.update_model(session, platform, model_id=gpt51.id, capabilities={"temperature": False})
+    assert "model_capabilities" not in reference.seed(session)
+    assert gpt51.capabilities == {"temperature": False}
 
 
 # --- prompts and voices ---------------------------------------------------------------------------------------------

@@ -154,7 +154,11 @@ def _status_message(status: int, message: str, conn: ProviderConnection) -> str:
     if status == 404:
         return (f"The AI provider {name} does not know this model or endpoint (HTTP 404): {message}. Check the "
                 "model name and the provider's endpoint.")
-    return f"The AI provider {name} refused the request (HTTP {status}): {message}"
+    hint = ""
+    if status == 400 and ("max_completion_tokens" in message or "'temperature'" in message):
+        hint = (' This model takes other parameters: an admin can set its capabilities on the “AI providers & '
+                'models” screen, e.g. {"max_tokens_param": "max_completion_tokens", "temperature": false}.')
+    return f"The AI provider {name} refused the request (HTTP {status}): {message}{hint}"
 
 
 def _classify(exc: Exception, conn: ProviderConnection) -> _Fault:

@@ -43,7 +43,7 @@ def test_dall_e_is_asked_for_base64_and_stored_as_files(rt, fake, world):
     rows = _rows(rt, cid)
     assert all(r.status == ImageStatus.generated and r.image_url == "" for r in rows)
     assert [(settings().data_dir / r.image_path).read_bytes() for r in rows] == [PNG_1X1, PNG_1X1]
-    assert res.created["link_only"] == [] and res.message == f"Generated 2 of 2 image(s) for “Trail shoes guide”."
+    assert res.created["link_only"] == [] and res.message == "Generated 2 of 2 image(s) for “Trail shoes guide”."
 
 
 def test_a_link_answer_is_downloaded_and_stored_as_a_file(rt, fake, world):

@@ -155,6 +155,40 @@ def test_edit_model_credits_and_tier(app_db, page):
         ai_models.update_model(s, tenancy.operator_actor(), model_id=mid, credits_per_image=15)
 
 
+def test_capabilities_are_edited_as_json_and_checked(app_db, page):
+    with app_db.tx() as s:
+        mid = ai_models.get_by_name(s, model_name="gpt-4o").id
+    at = page
+    table = at.container(key="models_table").dataframe[0].value
+    assert table[table["Model"] == "gpt-5.1"]["Capabilities"].tolist() == [
+        '{"max_tokens_param": "max_completion_tokens", "temperature": false}']
+    at.selectbox(key="model_pick").set_value(mid).run()
+    assert at.text_area(key=f"model_edit_{mid}_caps").value == ""
+    at.text_area(key=f"model_edit_{mid}_caps").input('{"temperature": "no"}')
+    click(at, f"model_edit_{mid}_submit")
+    assert texts(at.error) == ['Capability “temperature” must be true or false (got "no").']
+    at.text_area(key=f"model_edit_{mid}_caps").input('{"temperature": false, "json_mode": false}')
+    click(at, f"model_edit_{mid}_submit")
+    assert texts(at.success) == ["Model “gpt-4o” saved."] and not at.error
+    with app_db.tx() as s:
+        assert ai_models.get_by_name(s, model_name="gpt-4o").capabilities == {"temperature": False, "json_mode": False}
+    at.text_area(key=f"model_edit_{mid}_caps").input("")  # empty: every default
+    click(at, f"model_edit_{mid}_submit")
+    with app_db.tx() as s:
+        assert ai_models.get_by_name(s, model_name="gpt-4o").capabilities == {}
+
+
+def test_a_new_reasoning_model_gets_its_capabilities(app_db, page):
+    at = page
+    at.text_input(key="model_name").input("o4-mini")
+    at.text_input(key="model_display").input("o4 mini")
+    at.number_input(key="model_new_tpc").set_value(1000)
+    click(at, "model_create_submit")
+    assert texts(at.success) == ["Model “o4-mini” added."]
+    with app_db.tx() as s:
+        assert ai_models.get_by_name(s, model_name="o4-mini").capabilities == ai_models.REASONING
+
+
 def test_only_admins_reach_the_page(app_db):
     app_db.add_user("ed@example.com", Role.editor)
     editor = login("ed@example.com", PASSWORD)
