@@ -3,9 +3,8 @@ JSON with validation and retries, and the pricing of a job from its actual usage
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -53,7 +52,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class TextSetup:
-    """Everything a text call needs, as plain data (it outlives the phase-1 transaction)."""
+    """Everything a text call needs, as plain data (it outlives the phase-1 transaction), and the meter: every
+    answer the provider sent (and billed us for), kept or thrown away, with its prompt."""
 
     conn: ProviderConnection
     model: str
@@ -61,6 +61,7 @@ class TextSetup:
     max_tokens: int
     max_tokens_param: str
     json_mode: bool
+    meter: list[tuple[str, client.ChatResult]] = field(default_factory=list, compare=False, repr=False)
 
 
 def floor_credits(session: Session, operation: str, q: Quantities) -> int:
@@ -101,6 +102,7 @@ def ask_json(setup: TextSetup, prompt: str, schema: type[OutputT], what: str,
         result = client.chat(setup.conn, model=setup.model, messages=messages, max_tokens=setup.max_tokens,
                              temperature=setup.temperature, json_mode=setup.json_mode,
                              max_tokens_param=setup.max_tokens_param)
+        setup.meter.append((prompt, result))
         if result.finish_reason == "length":
             problems.append("length")
             continue
@@ -162,6 +164,11 @@ class Job:
     def discard(self) -> None:
         """Undo what call() left outside the database (files) when recording fails."""
 
+    def spent(self, session: Session) -> Usage | None:
+        """What the provider billed for this run so far (None: nothing), for a 0-credit usage row when the run
+        fails or its results are thrown away."""
+        return None
+
 
 class TextJob(Job):
     """A job of one or more JSON chat calls on the default text model."""
@@ -196,24 +203,43 @@ class TextJob(Job):
                                     base=floor_credits(session, self.operation, self.planned()))
 
     def tokens(self) -> tuple[int, int]:
-        """Input and output tokens of the accepted answers (estimated when a server reports no usage)."""
-        tin = tout = 0
-        for a in self.answers:
-            reported = a.result.usage_reported
-            tin += a.result.prompt_tokens if reported else pricing.estimate_tokens(SYSTEM_MESSAGE + a.prompt)
-            tout += a.result.completion_tokens if reported else pricing.estimate_tokens(a.result.text)
-        return tin, tout
+        """Input and output tokens of the accepted answers (what credits are priced on)."""
+        return _sum_tokens((a.prompt, a.result) for a in self.answers)
 
     def usage(self, session: Session, *, related_type: str, related_id: int | None) -> tuple[int, Usage]:
-        """Credits and usage row of the accepted answers, at the model's current prices."""
+        """Credits of the accepted answers, and the usage row of every answer the provider sent (the thrown-away
+        ones cost the account nothing, but their tokens and USD are what the provider billed)."""
         model = ai_models.get_by_name(session, model_name=self.model_name)
         tin, tout = self.tokens()
         amount = pricing.text_credits(model, tokens_in=tin, tokens_out=tout,
                                       base=floor_credits(session, self.operation, self.actual()))
-        cost: Decimal = pricing.text_cost_usd(model, tokens_in=tin, tokens_out=tout)
         meta = {"calls": len(self.answers), "attempts": sum(a.result.attempts for a in self.answers),
                 "discarded_answers": sum(a.discarded for a in self.answers),
-                "usage_estimated": any(not a.result.usage_reported for a in self.answers)}
-        return amount, Usage(operation_type=self.operation, model_used=self.model_name, tokens_input=tin,
-                             tokens_output=tout, cost_usd=cost, site_id=self.site_id,
-                             related_object_type=related_type, related_object_id=related_id, metadata=meta)
+                "charged_tokens_input": tin, "charged_tokens_output": tout}
+        return amount, self._metered(model, related_type=related_type, related_id=related_id, metadata=meta)
+
+    def spent(self, session: Session) -> Usage | None:
+        if self.setup is None or not self.setup.meter:
+            return None
+        model = ai_models.get_by_name(session, model_name=self.model_name)
+        return self._metered(model, related_type=self.object_type, related_id=self.object_id,
+                             metadata={"answers": len(self.setup.meter)})
+
+    def _metered(self, model: AIModelConfig, *, related_type: str, related_id: int | None, metadata: dict) -> Usage:
+        """A usage row of everything on the meter, priced at the model's current USD prices."""
+        meter = self.setup.meter if self.setup is not None else []
+        tin, tout = _sum_tokens(meter)
+        return Usage(operation_type=self.operation, model_used=self.model_name, tokens_input=tin, tokens_output=tout,
+                     cost_usd=pricing.text_cost_usd(model, tokens_in=tin, tokens_out=tout), site_id=self.site_id,
+                     related_object_type=related_type, related_object_id=related_id,
+                     metadata={**metadata, "usage_estimated": any(not r.usage_reported for _, r in meter)})
+
+
+def _sum_tokens(answers: Iterable[tuple[str, client.ChatResult]]) -> tuple[int, int]:
+    """Input and output tokens of (prompt, answer) pairs, estimated when a server reports no usage."""
+    tin = tout = 0
+    for prompt, result in answers:
+        reported = result.usage_reported
+        tin += result.prompt_tokens if reported else pricing.estimate_tokens(SYSTEM_MESSAGE + prompt)
+        tout += result.completion_tokens if reported else pricing.estimate_tokens(result.text)
+    return tin, tout

@@ -2,11 +2,26 @@
 
 Phase 1 (a transaction): load the inputs through tenancy, estimate the credits, refuse when the balance is short;
 commit. Phase 2 (no transaction): call the provider. Phase 3 (a new transaction): write the results and the charge
-on the actual usage together, under an idempotency key derived from the job, so a retried job neither pays nor
-writes twice. A failed call costs nothing and writes nothing.
+together, under an idempotency key derived from the job, so a retried job neither pays nor writes twice.
+
+The estimate is a promise. Screens say “Estimated cost: up to N credits” and phase 1 checks the balance against
+that N, so the charge, priced on the actual usage, is capped at the N this run checked: charge = min(actual,
+estimate); the usage row's metadata keeps the uncapped price (`uncapped_credits`) and the estimate. We cap rather
+than inflate the estimate into a true upper bound because only its token part has an honest bound (max_tokens per
+call): the floors count the words the AI writes (per_100_words) and the clusters it makes (per_item), and bounding
+those (max_tokens worth of words per article, a cluster per keyword) would quote several times the usual price and
+refuse runs the account can afford. The cap also holds when prices change between the phases. What phase 1 cannot
+promise is a balance spent meanwhile by another run: then the charge is refused and the results are thrown away.
+
+A run that charges nothing after reaching the provider, because its call failed (malformed answers, a provider
+error after some answers) or its results were thrown away (a replay, a conflict, a refused charge), still records
+what the provider billed for it: a 0-credit usage row (credits.record_unbilled) in its own short transaction, so the
+USD figures of the usage reports are the real spend. Answers thrown away inside a run that succeeds are counted in
+its charged row instead (tokens and USD; credits are priced on the accepted answers only).
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -25,6 +40,7 @@ from core.tenancy import Actor
 from db.models import CreditTransaction, CreditUsageLog
 
 TxFactory = Callable[[], AbstractContextManager[Session]]
+log = logging.getLogger("igny8.ai")
 
 
 @dataclass(frozen=True)
@@ -60,7 +76,7 @@ class JobResult:
 
 
 class _Replayed(Exception):
-    """The key was charged by a concurrent run between our check and our charge: roll this one back."""
+    """The key was charged by another run after our phase-1 check: roll this one back."""
 
 
 def _factory(tx: TxFactory | object) -> TxFactory:
@@ -113,23 +129,18 @@ def run(tx: TxFactory | object, actor: Actor, *, function: str, job_key: str | N
         if prior is not None:
             return prior
         job.prepare(session, actor)
-        credits.ensure_balance(session, actor, needed=job.estimate_credits(session))
+        ceiling = job.estimate_credits(session)
+        credits.ensure_balance(session, actor, needed=ceiling)
     report(0, job.steps, "Asking the AI …")
-    job.call(report)  # phase 2: outside any transaction; a failure here has written and charged nothing
     try:
-        outcome, charge = _record(transaction, actor, job, key, job_key)
-    except (_Replayed, DuplicateCharge):
-        job.discard()
-        with transaction() as session:
-            prior = _prior(session, actor, job, key)
-        if prior is None:
-            raise Conflict("Another run of this job was saved at the same moment; try again.") from None
-        return prior
-    except BaseException:
-        job.discard()
+        job.call(report)  # phase 2: outside any transaction; a failure here writes only its unbilled usage
+    except Exception as exc:
+        _unbilled(transaction, actor, job, job_key, status="failed", reason=str(exc))
         raise
-    if isinstance(outcome, JobResult):
-        return outcome
+    saved = _save(transaction, actor, job, key, job_key, ceiling)
+    if isinstance(saved, JobResult):
+        return saved
+    outcome, charge = saved
     if outcome.error:  # nothing succeeded (images): statuses are saved, nothing was charged
         raise AIProviderError(outcome.error)
     report(job.steps, job.steps, outcome.message)
@@ -137,24 +148,61 @@ def run(tx: TxFactory | object, actor: Actor, *, function: str, job_key: str | N
                      outcome.message, outcome.created, charge.usage_log_id if charge else None, outcome.failures)
 
 
-def _record(transaction: TxFactory, actor: Actor, job: Job, key: str,
-            job_key: str | None) -> tuple[Outcome | JobResult, credits.ChargeResult | None]:
-    """Phase 3: results and charge in one transaction (or the earlier result of this key)."""
+def _save(transaction: TxFactory, actor: Actor, job: Job, key: str, job_key: str | None,
+          ceiling: int) -> tuple[Outcome, credits.ChargeResult | None] | JobResult:
+    """Phase 3 and its failures: results thrown away leave their unbilled usage; when another run of this key
+    was saved first, its result is returned."""
+    try:
+        return _record(transaction, actor, job, key, job_key, ceiling)
+    except (_Replayed, DuplicateCharge):
+        job.discard()
+        _unbilled(transaction, actor, job, job_key, status="discarded",
+                  reason="Another run of this job was saved first.")
+        with transaction() as session:
+            prior = _prior(session, actor, job, key)
+        if prior is None:
+            raise Conflict("Another run of this job was saved at the same moment; try again.") from None
+        return prior
+    except BaseException as exc:
+        job.discard()
+        if isinstance(exc, Exception):
+            _unbilled(transaction, actor, job, job_key, status="discarded", reason=str(exc))
+        raise
+
+
+def _record(transaction: TxFactory, actor: Actor, job: Job, key: str, job_key: str | None,
+            ceiling: int) -> tuple[Outcome, credits.ChargeResult | None]:
+    """Phase 3: results and charge (at most the estimate `ceiling`) in one transaction."""
     with transaction() as session:
-        prior = _prior(session, actor, job, key)
-        if prior is not None:
-            job.discard()
-            return prior, None
+        if _prior(session, actor, job, key) is not None:
+            raise _Replayed(key)
         outcome = job.record(session, actor)
         if not outcome.chargeable:
             return outcome, None
         meta = {**outcome.usage.metadata, "function": job.function, "job_key": job_key or "",
-                "message": outcome.message, "result": outcome.created}
-        charge = credits.charge(session, actor, credits=outcome.credits, idempotency_key=key,
+                "message": outcome.message, "result": outcome.created, "uncapped_credits": outcome.credits,
+                "estimated_credits": ceiling}
+        charge = credits.charge(session, actor, credits=min(outcome.credits, ceiling), idempotency_key=key,
                                 description=outcome.message, usage=replace(outcome.usage, metadata=meta))
         if charge.replayed:
             raise _Replayed(key)
         return outcome, charge
+
+
+def _unbilled(transaction: TxFactory, actor: Actor, job: Job, job_key: str | None, *, status: str,
+              reason: str) -> None:
+    """What the provider billed for a run that charges nothing, as a 0-credit usage row in its own transaction.
+    A failure to write it is logged and never hides the run's own error."""
+    try:
+        with transaction() as session:
+            usage = job.spent(session)
+            if usage is None:
+                return
+            meta = {**usage.metadata, "function": job.function, "job_key": job_key or "", "status": status,
+                    "reason": reason[:500]}
+            credits.record_unbilled(session, actor, usage=replace(usage, metadata=meta))
+    except Exception:
+        log.exception("Could not record the unbilled usage of a %s run (%s).", job.function, status)
 
 
 def check_provider(tx: TxFactory | object, actor: Actor, *, provider_id: str, model: str | None = None

@@ -1,17 +1,24 @@
-"""Faults through the engine: what is retried, what is refused, and that a failure writes and charges nothing."""
+"""Faults through the engine: what is retried, what is refused, and that a failure charges nothing (what the
+provider billed for it is kept as a 0-credit usage row)."""
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core import ai_settings, credits
 from core.ai import engine
+from core.ai.base import Progress
 from core.ai.errors import AIOutputError, AIProviderError
 from core.errors import AccessDenied, Conflict, InsufficientCredits
 from db.enums import ImageStatus
-from db.models import Clusters, Content, ContentIdeas, CreditTransaction, CreditUsageLog, Images
+from db.models import Account, Clusters, Content, ContentIdeas, CreditTransaction, CreditUsageLog, Images
 from tests.ai.helpers import balance, cluster, configure, content, keywords, task, viewer
 
+WAIT = 30.0  # seconds a racing run may take before the test calls it stuck
 IDEA = {"title": "Best trail shoes", "description": "Roundup", "content_type": "post",
         "content_structure": "listicle", "target_keywords": ["trail shoes"], "estimated_word_count": 1500}
 
@@ -63,7 +70,9 @@ def test_malformed_then_good_output_is_retried_and_charged_once(rt, fake, world)
     assert len(fake.posts("/chat/completions")) == 3
     with rt.transaction() as s:
         log = s.get(CreditUsageLog, res.usage_log_id)
-    assert (log.tokens_input, log.tokens_output, log.metadata_["discarded_answers"]) == (300, 200, 2)
+    # Priced on the accepted answer; the row's tokens (and USD) are all three answers the provider billed.
+    assert (log.metadata_["charged_tokens_input"], log.metadata_["charged_tokens_output"]) == (300, 200)
+    assert (log.tokens_input, log.tokens_output, log.metadata_["discarded_answers"]) == (540, 360, 2)
     assert _counts(rt, world.account_id) == (1, 2, 1)  # one idea; ledger: the grant and one charge
 
 
@@ -74,7 +83,10 @@ def test_truncated_output_fails_after_retries_with_a_clear_message(rt, fake, wor
     with pytest.raises(AIOutputError, match="cut off at the 8,192-token limit 3 times.*Nothing was charged"):
         engine.generate_ideas(rt, world.actor, cluster_id=cid)
     assert len(fake.posts("/chat/completions")) == 3
-    assert _counts(rt, world.account_id) == (0, 1, 0) and balance(rt, world) == 1000
+    assert _counts(rt, world.account_id) == (0, 1, 1) and balance(rt, world) == 1000  # usage: 0 credits
+    with rt.transaction() as s:
+        row = s.scalars(select(CreditUsageLog).where(CreditUsageLog.account_id == world.account_id)).one()
+    assert (row.credits_used, row.tokens_output, row.metadata_["status"]) == (0, 240, "failed")
 
 
 def test_clustering_output_with_unknown_or_repeated_keywords_is_asked_again(rt, fake, world):
@@ -129,24 +141,95 @@ def test_a_retried_job_pays_once_and_writes_once(rt, fake, world):
     assert _counts(rt, world.account_id) == (1, 2, 1) and balance(rt, world) == 998
 
 
-@pytest.mark.parametrize("blind", [{3}, {3, 4}], ids=["seen-at-record", "seen-by-the-charge"])
-def test_a_replay_arriving_after_the_call_writes_nothing(rt, fake, world, monkeypatch, blind):
-    """Two runs of one key racing: the second run's checks miss the first one's charge (calls 3 and 4 of the
-    lookup), so it is caught when it records, or by the ledger's own key check, and rolls back."""
+def _in_thread(run: Callable[[], engine.JobResult]) -> Callable[[], engine.JobResult]:
+    """Start a run in its own thread; the returned function waits for it and returns (or raises) its outcome."""
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = run()
+        except BaseException as exc:  # handed to the test thread by join()
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+
+    def join() -> engine.JobResult:
+        thread.join(WAIT)
+        assert not thread.is_alive(), "the run did not finish"
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        return box["result"]  # type: ignore[return-value]
+    return join
+
+
+def _race_seen_at_record(rt, world, run) -> list[engine.JobResult]:
+    """Both runs pass phase 1 before either calls; the second holds its answer until the first has saved and
+    charged, so its record-time check is the one that finds the first run."""
+    second_asked, first_saved = threading.Event(), threading.Event()
+
+    def first(done: int, total: int, message: str) -> None:
+        if done == 0:
+            assert second_asked.wait(WAIT)
+
+    def second(done: int, total: int, message: str) -> None:
+        if done == 0:
+            second_asked.set()
+        elif done == total:
+            assert first_saved.wait(WAIT)
+
+    join_first, join_second = _in_thread(lambda: run(first)), _in_thread(lambda: run(second))
+    try:
+        results = [join_first()]
+    finally:
+        first_saved.set()
+    return results + [join_second()]
+
+
+def _race_seen_by_the_charge(rt, world, run) -> list[engine.JobResult]:
+    """PostgreSQL: the test holds the account row, where every charge queues, until both runs are waiting
+    there, past their record-time checks; one charges, the other's charge meets the same key in the ledger."""
+    with rt.engine.connect() as holder:
+        holder.execute(select(Account.id).where(Account.id == world.account_id).with_for_update(key_share=True))
+        joins = [_in_thread(lambda: run(None)), _in_thread(lambda: run(None))]
+        deadline = time.monotonic() + WAIT
+        while _waiting_on_locks(rt) < 2:
+            assert time.monotonic() < deadline, "the runs never queued at the account row"
+            time.sleep(0.02)
+        holder.rollback()
+    return [join() for join in joins]
+
+
+def _waiting_on_locks(rt) -> int:
+    with rt.engine.connect() as conn:  # a new transaction each time: pg_stat_activity is cached per transaction
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock'")).scalar_one()
+
+
+@pytest.mark.parametrize("race", [_race_seen_at_record, _race_seen_by_the_charge],
+                         ids=["seen-at-record", "seen-by-the-charge"])
+def test_a_replay_arriving_after_the_call_writes_nothing(rt, fake, world, backend, race):
+    """Two runs of one key racing for real: the late one is caught when it records, or by the ledger's own key
+    check, rolls back, returns the first run's result and charges nothing; only what the provider billed for its
+    answer stays, as a 0-credit usage row."""
+    if race is _race_seen_by_the_charge and backend == "sqlite":
+        pytest.skip("SQLite runs every transaction under BEGIN IMMEDIATE: a record cannot overlap another's charge")
     cid = cluster(rt, world)
     fake.reply_json({"ideas": [IDEA]}).reply_json({"ideas": [{**IDEA, "title": "Other"}]})
-    original = engine._prior
-    calls = {"n": 0}
 
-    def lookup_missing_the_first_run(session, actor, job, key):
-        calls["n"] += 1
-        return None if calls["n"] in blind else original(session, actor, job, key)
+    def run(progress: Progress | None) -> engine.JobResult:
+        return engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1, job_key="k1", on_progress=progress)
 
-    monkeypatch.setattr(engine, "_prior", lookup_missing_the_first_run)
-    first = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1, job_key="k1")
-    again = engine.generate_ideas(rt, world.actor, cluster_id=cid, count=1, job_key="k1")
-    assert again.replayed and again.created == first.created and len(fake.posts("/chat/completions")) == 2
-    assert _counts(rt, world.account_id) == (1, 2, 1) and balance(rt, world) == 998
+    results = race(rt, world, run)
+    assert len(fake.posts("/chat/completions")) == 2  # both runs reached the provider
+    saved, late = [r for r in results if not r.replayed], [r for r in results if r.replayed]
+    assert len(saved) == len(late) == 1 and late[0].created == saved[0].created
+    assert late[0].credits == saved[0].credits == 2 and late[0].usage_log_id == saved[0].usage_log_id
+    assert _counts(rt, world.account_id) == (1, 2, 2) and balance(rt, world) == 998
+    with rt.transaction() as s:
+        thrown = s.scalars(select(CreditUsageLog).where(CreditUsageLog.account_id == world.account_id,
+                                                        CreditUsageLog.id != saved[0].usage_log_id)).one()
+    assert (thrown.credits_used, thrown.transaction_id, thrown.metadata_["status"]) == (0, None, "discarded")
 
 
 def test_content_for_a_task_is_written_once(rt, fake, world):
