@@ -134,6 +134,15 @@ class GenerateImages(Job):
             if made.path:
                 (app_settings().data_dir / made.path).unlink(missing_ok=True)
 
+    def spent(self, session: Session) -> Usage | None:
+        made = sum(1 for m in self.made.values() if not m.error)  # the provider bills the images it made
+        if not made:
+            return None
+        model = ai_models.get_by_name(session, model_name=self.model_name)
+        return Usage(operation_type=self.operation, model_used=self.model_name, site_id=self.site_id,
+                     cost_usd=pricing.image_cost_usd(model, images=made), related_object_type="content",
+                     related_object_id=self.params.content_id, metadata={"calls": len(self.planned), "generated": made})
+
     def record(self, session: Session, actor: Actor) -> Outcome:
         ok, failed, failures, linked, notes = [], [], [], [], []
         for item in self.planned:

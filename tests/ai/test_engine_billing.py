@@ -14,8 +14,8 @@ from core.ai import engine
 from core.ai.errors import AIOutputError, AIProviderError
 from core.errors import InsufficientCredits
 from db.base import utcnow
-from db.models import AIModelConfig, Content, CreditCostConfig, CreditTransaction, CreditUsageLog
-from tests.ai.helpers import balance, keywords, task
+from db.models import AIModelConfig, Content, CreditCostConfig, CreditTransaction, CreditUsageLog, Images
+from tests.ai.helpers import balance, content, keywords, task
 
 ARTICLE_3000 = "<h2>Grip</h2><p>" + "lugs " * 2999 + "</p>"
 
@@ -162,3 +162,24 @@ def test_answers_thrown_away_inside_a_run_count_in_its_usage_not_its_credits(rt,
     assert row.id == res.usage_log_id and row.credits_used == res.credits == 1
     assert (row.tokens_input, row.tokens_output, row.cost_usd) == (800, 30, _usd(rt, 800, 30))
     assert (row.metadata_["charged_tokens_input"], row.metadata_["charged_tokens_output"]) == (400, 20)
+
+
+def test_images_thrown_away_are_recorded_unbilled(rt, fake, world):
+    cid = content(rt, world)
+    fake.reply_json({"featured_prompt": "A runner", "in_article_prompts": ["Mud on the lugs"]})
+    engine.generate_image_prompts(rt, world.actor, content_id=cid)
+
+    def spend_when_all_made(done: int, total: int, message: str) -> None:
+        if done == total and message.startswith("Image "):
+            _spend_down_to(rt, world, 0)
+
+    with pytest.raises(InsufficientCredits):
+        engine.generate_images(rt, world.actor, content_id=cid, on_progress=spend_when_all_made)
+    (prompts_row, images_row), _ = _rows(rt, world.account_id)
+    assert prompts_row.credits_used == 1 and prompts_row.transaction_id is not None
+    assert (images_row.operation_type, images_row.credits_used, images_row.metadata_["status"]) == \
+        ("image_generation", 0, "discarded")
+    with rt.transaction() as s:
+        model = s.scalars(select(AIModelConfig).where(AIModelConfig.model_name == images_row.model_used)).one()
+        assert images_row.cost_usd == pricing.image_cost_usd(model, images=2) > 0
+        assert {str(i.status) for i in s.scalars(select(Images).where(Images.content_id == cid))} == {"pending"}
