@@ -2,28 +2,36 @@
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.errors import NotFound, ValidationFailed
+from core.prompts_default import DEFAULT_PROMPTS, NO_AUTHOR, NO_SECTION_LOGIC, NO_STRATEGY
 from core.tenancy import Actor
 from core.text import clean_name
 from db.enums import Tone
 from db.models import AIPrompt, AuthorProfile, GlobalAIPrompt, Strategy
 
 MAX_PROMPT = 20_000
+STRATEGY_PROMPTS = {"content_generation": "articles", "ideas": "ideas"}  # the prompts a strategy feeds
+MAX_RULES, MAX_RULE = 50, 1000  # section rules of a strategy: how many, and characters per rule
 
 
 @dataclass(frozen=True)
 class PromptView:
     prompt_type: str
     text: str
-    variables: list[str]
+    variables: list[str]  # every variable the engine fills in
     is_override: bool
     default_text: str
+    optional: list[str] = field(default_factory=list)  # the ones a prompt may leave out
+
+    @property
+    def required(self) -> list[str]:
+        return [v for v in self.variables if v not in self.optional]
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,11 @@ def get_prompt(session: Session, *, account_id: int, prompt_type: str) -> Prompt
     own = session.scalars(select(AIPrompt).where(AIPrompt.account_id == account_id,
                                                  AIPrompt.prompt_type == prompt_type,
                                                  AIPrompt.is_active.is_(True))).one_or_none()
-    return PromptView(prompt_type, own.prompt_value if own else g.prompt_value, list(g.variables), own is not None,
-                      g.prompt_value)
+    # The engine fills what the code says; the stored list is what the row was seeded (or migrated) with.
+    spec = DEFAULT_PROMPTS.get(prompt_type, {})
+    return PromptView(prompt_type, own.prompt_value if own else g.prompt_value,
+                      list(spec.get("variables", g.variables)), own is not None, g.prompt_value,
+                      list(spec.get("optional", [])))
 
 
 def list_prompts(session: Session, actor: Actor) -> list[PromptView]:
@@ -115,8 +126,8 @@ def save_override(session: Session, actor: Actor, *, prompt_type: str, text: str
     """Set the account's own prompt after checking its variables (owners/admins)."""
     tenancy.require_admin(actor)
     account_id = tenancy.require_account(actor)
-    g = _global(session, prompt_type)
-    check_template(text, list(g.variables))
+    view = get_prompt(session, account_id=account_id, prompt_type=prompt_type)
+    check_template(text, view.variables, view.required)
     own = session.scalars(select(AIPrompt).where(AIPrompt.account_id == account_id,
                                                  AIPrompt.prompt_type == prompt_type)).one_or_none()
     if own is None:
@@ -137,20 +148,20 @@ def reset_to_default(session: Session, actor: Actor, *, prompt_type: str) -> Pro
 
 
 def render(session: Session, *, account_id: int, prompt_type: str, values: dict[str, object]) -> str:
-    """The prompt in force with its variables filled in (every declared variable must be given)."""
+    """The prompt in force with its variables filled in (the required ones, and every one it uses, must be given)."""
     view = get_prompt(session, account_id=account_id, prompt_type=prompt_type)
-    missing = sorted(set(view.variables) - set(values))
-    if missing:
-        raise ValidationFailed(f"Prompt “{prompt_type}” needs {', '.join(missing)}.")
     try:
-        problem = template_problem(view.text, view.variables)
+        problem, used = template_problem(view.text, view.variables), variables_of(view.text)
     except ValidationFailed as exc:
-        problem = str(exc)
+        problem, used = str(exc), set()
     if problem:  # a prompt stored before the checks it now fails
         whose = "This account's own" if view.is_override else "The default"
         raise ValidationFailed(f"{whose} “{prompt_type}” prompt cannot be used: {problem} An owner or admin can "
                                "correct it under Prompts & voices, or reset it to the default.")
-    return view.text.format(**{k: values[k] for k in variables_of(view.text)})
+    missing = sorted((set(view.required) | used) - set(values))
+    if missing:
+        raise ValidationFailed(f"Prompt “{prompt_type}” needs {', '.join(missing)}.")
+    return view.text.format(**{k: values[k] for k in used})
 
 
 # --- voices: author profiles and strategies (global rows have account_id NULL) ---
@@ -187,16 +198,105 @@ def list_strategies(session: Session, actor: Actor) -> list[Strategy]:
 
 
 def create_strategy(session: Session, actor: Actor, *, name: str, description: str = "",
-                    sector_id: int | None = None, site_id: int | None = None) -> Strategy:
-    """An account's own strategy, optionally for one sector."""
+                    sector_id: int | None = None, site_id: int | None = None, prompt_types: list[str] | None = None,
+                    section_logic: dict[str, object] | None = None) -> Strategy:
+    """An account's own strategy, optionally for one sector and for some prompts only (none: every prompt that
+    takes a strategy)."""
     tenancy.require_write(actor)
     account_id = tenancy.require_account(actor)
     if sector_id is not None:
         if site_id is None:
             raise ValidationFailed("Give the site of the sector.")
         tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
+    types = list(dict.fromkeys(prompt_types or []))
+    wrong = [t for t in types if t not in STRATEGY_PROMPTS]
+    if wrong:
+        raise ValidationFailed(f"A strategy cannot feed {', '.join(wrong)}; it can feed "
+                               f"{', '.join(STRATEGY_PROMPTS)}.")
     st = Strategy(account_id=account_id, sector_id=sector_id, name=clean_name(name, "Strategy name"),
-                  description=(description or "").strip()[:5000])
+                  description=(description or "").strip()[:5000], prompt_types=types,
+                  section_logic=_checked_logic(section_logic or {}))
     session.add(st)
     session.flush()
     return st
+
+
+# --- what a profile and a strategy put into a prompt ---
+
+def _checked_logic(logic: dict[str, object]) -> dict[str, object]:
+    """Section rules as name → rule (text, number, or a list of them), within bounds."""
+    if len(logic) > MAX_RULES:
+        raise ValidationFailed(f"A strategy has at most {MAX_RULES} section rules (got {len(logic)}).")
+    for name, rule in logic.items():
+        if not str(name).strip() or len(str(name)) > 100:
+            raise ValidationFailed("Each section rule needs a name of at most 100 characters.")
+        if len(_rule_text(rule)) > MAX_RULE:
+            raise ValidationFailed(f"Section rule “{name}” is too long (at most {MAX_RULE:,} characters).")
+    return {str(k).strip(): v for k, v in logic.items()}
+
+
+def section_logic_from_text(text: str) -> dict[str, str]:
+    """Section rules typed one per line as “name: rule” (blank lines skipped)."""
+    logic: dict[str, str] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, colon, rule = line.partition(":")
+        if not colon or not name.strip() or not rule.strip():
+            raise ValidationFailed(f"Section logic line {number} should read “name: rule”, e.g. “intro: a short "
+                                   f"hook of two sentences” (got “{line.strip()[:80]}”).")
+        logic[name.strip()] = rule.strip()
+    return _checked_logic(logic)
+
+
+def _rule_text(rule: object) -> str:
+    if isinstance(rule, list | tuple):
+        return ", ".join(_rule_text(r) for r in rule)
+    if isinstance(rule, dict):
+        return "; ".join(f"{k}: {_rule_text(v)}" for k, v in rule.items())
+    return " ".join(str(rule).split())
+
+
+def describe_section_logic(logic: object) -> str:
+    """Section rules as prompt lines: {"hub_min_words": 2000} → "- hub min words: 2000"."""
+    if isinstance(logic, dict):
+        return "\n".join(f"- {str(k).replace('_', ' ')}: {_rule_text(v)}" for k, v in logic.items())
+    if isinstance(logic, list):
+        return "\n".join(f"- {_rule_text(v)}" for v in logic)
+    return _rule_text(logic) if logic else ""
+
+
+def _voice_row(session: Session, actor: Actor, model: type[AuthorProfile] | type[Strategy], row_id: int,
+               what: str) -> AuthorProfile | Strategy:
+    """An active profile or strategy the actor may use: the account's own or a global one."""
+    row = session.scalars(tenancy.scoped(select(model).where(model.id == row_id, model.is_active.is_(True)),
+                                         model, actor)).one_or_none()
+    if row is None:
+        raise NotFound(f"{what} #{row_id} was not found.")
+    return row
+
+
+def author_values(session: Session, actor: Actor, *, author_profile_id: int | None) -> dict[str, str]:
+    """tone, language and author_description for a prompt: from the chosen profile, else the defaults."""
+    if author_profile_id is None:
+        return {"tone": str(Tone.professional), "language": "en", "author_description": NO_AUTHOR}
+    profile = _voice_row(session, actor, AuthorProfile, author_profile_id, "Author profile")
+    return {"tone": str(profile.tone), "language": profile.language,
+            "author_description": " ".join(profile.description.split()) or NO_AUTHOR}
+
+
+def strategy_values(session: Session, actor: Actor, *, strategy_id: int | None, prompt_type: str,
+                    sector_id: int) -> dict[str, str]:
+    """strategy and section_logic for a prompt: from the chosen strategy (it must be meant for this prompt and,
+    when it has one, this sector), else the defaults."""
+    if strategy_id is None:
+        return {"strategy": NO_STRATEGY, "section_logic": NO_SECTION_LOGIC}
+    st = _voice_row(session, actor, Strategy, strategy_id, "Strategy")
+    if st.prompt_types and prompt_type not in st.prompt_types:
+        meant = ", ".join(STRATEGY_PROMPTS.get(t, t) for t in st.prompt_types)
+        raise ValidationFailed(f"Strategy “{st.name}” is meant for {meant}, not {STRATEGY_PROMPTS[prompt_type]}.")
+    if st.sector_id is not None and st.sector_id != sector_id:
+        raise ValidationFailed(f"Strategy “{st.name}” is for another sector.")
+    description = " ".join(st.description.split())
+    return {"strategy": f"{st.name}: {description}" if description else st.name,
+            "section_logic": describe_section_logic(st.section_logic) or NO_SECTION_LOGIC}

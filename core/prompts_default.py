@@ -1,4 +1,13 @@
-"""Default prompt per AI function; `{variables}` are filled by the AI engine and checked when a prompt is saved."""
+"""Default prompt per AI function; `{variables}` are filled by the AI engine and checked when a prompt is saved.
+
+"variables" lists every variable the engine fills; "optional" those an account's own prompt may leave out (the
+author profile and the strategy: an account may prefer to write its voice into the prompt itself).
+"""
+
+# What the voice variables hold when no author profile or strategy is chosen.
+NO_AUTHOR = "a knowledgeable writer: clear, accurate and helpful"
+NO_STRATEGY = "none chosen: follow the brief and good SEO practice"
+NO_SECTION_LOGIC = "no special rules: pick the structure that fits the topic"
 
 DEFAULT_PROMPTS: dict[str, dict] = {
     "clustering": {
@@ -11,19 +20,25 @@ DEFAULT_PROMPTS: dict[str, dict] = {
         ),
     },
     "ideas": {
-        "variables": ["cluster_name", "cluster_description", "keywords", "count"],
+        "variables": ["cluster_name", "cluster_description", "keywords", "count", "strategy", "section_logic"],
+        "optional": ["strategy", "section_logic"],
         "text": (
-            "Propose {count} content ideas for the keyword cluster “{cluster_name}” ({cluster_description}). "
+            "Propose {count} content ideas for the keyword cluster “{cluster_name}” ({cluster_description}).\n"
+            "Content strategy: {strategy}\nSection logic:\n{section_logic}\n\n"
             "Return JSON: {{\"ideas\": [{{\"title\": str, \"description\": str, \"content_type\": str, "
             "\"content_structure\": str, \"target_keywords\": [str], \"estimated_word_count\": int}}]}}.\n\n"
             "Cluster keywords:\n{keywords}"
         ),
     },
     "content_generation": {
-        "variables": ["title", "description", "keywords", "word_count", "tone", "language"],
+        "variables": ["title", "description", "keywords", "word_count", "tone", "language", "author_description",
+                      "strategy", "section_logic"],
+        "optional": ["author_description", "strategy", "section_logic"],
         "text": (
             "Write an SEO article in {language}, tone {tone}, about “{title}”. Brief: {description}. "
-            "Target about {word_count} words and use these keywords naturally: {keywords}. Return JSON: "
+            "Target about {word_count} words and use these keywords naturally: {keywords}.\n"
+            "Author voice: {author_description}\nContent strategy: {strategy}\nSection logic:\n{section_logic}\n\n"
+            "Return JSON: "
             "{{\"content_html\": str, \"meta_title\": str, \"meta_description\": str, \"primary_keyword\": str, "
             "\"secondary_keywords\": [str]}}. Use only <h2>, <h3>, <p>, <ul>, <ol>, <li>, <strong>, <em>, <a>."
         ),

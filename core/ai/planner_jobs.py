@@ -135,11 +135,13 @@ class GenerateIdeas(TextJob):
         keywords = session.scalars(tenancy.scoped(select(Keywords.keyword).where(
             Keywords.cluster_id == cluster.id), Keywords, actor)
             .order_by(Keywords.volume.desc().nulls_last(), Keywords.id).limit(100)).all()
+        strategy = prompts.strategy_values(session, actor, strategy_id=self.params.strategy_id, prompt_type="ideas",
+                                           sector_id=cluster.sector_id)
         self.prepare_model(session, actor)
         self.site_id, self.cluster_name = cluster.site_id, cluster.name
         self.prompts.append(prompts.render(session, account_id=self.account_id, prompt_type="ideas", values={
             "cluster_name": cluster.name, "cluster_description": cluster.description or "no description",
-            "keywords": "\n".join(keywords) or cluster.name, "count": self.params.count}))
+            "keywords": "\n".join(keywords) or cluster.name, "count": self.params.count, **strategy}))
 
     def planned(self) -> Quantities:
         return Quantities(requests=1, items=self.params.count)

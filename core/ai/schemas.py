@@ -30,11 +30,13 @@ class ClusterInput(_Input):
 class IdeasInput(_Input):
     cluster_id: int
     count: int = Field(default=5, ge=1, le=20)
+    strategy_id: int | None = None
 
 
 class ContentInput(_Input):
     task_id: int
     author_profile_id: int | None = None
+    strategy_id: int | None = None
 
 
 class ImagePromptsInput(_Input):

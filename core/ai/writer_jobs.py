@@ -19,7 +19,7 @@ from core.errors import Conflict
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import ContentStatus, IdeaStatus, ImageStatus, ImageType, TaskStatus
-from db.models import AuthorProfile, Clusters, Content, ContentIdeas, Images, Tasks
+from db.models import Clusters, Content, ContentIdeas, Images, Tasks
 
 ARTICLE_TEXT_FOR_PROMPTS = 12_000  # characters of the article the image-prompt call reads
 
@@ -41,10 +41,9 @@ class GenerateContent(TextJob):
         existing = _content_of_task(session, task.id)
         if existing is not None:
             raise Conflict(f"Task “{task.title}” has an article already (content #{existing}).")
-        tone, language = "professional", "en"
-        if self.params.author_profile_id is not None:
-            profile = tenancy.get(session, actor, AuthorProfile, self.params.author_profile_id)
-            tone, language = str(profile.tone), profile.language
+        voice = {**prompts.author_values(session, actor, author_profile_id=self.params.author_profile_id),
+                 **prompts.strategy_values(session, actor, strategy_id=self.params.strategy_id,
+                                           prompt_type="content_generation", sector_id=task.sector_id)}
         keywords = task.keywords
         if not keywords and task.idea_id:
             idea = session.get(ContentIdeas, task.idea_id)
@@ -56,7 +55,7 @@ class GenerateContent(TextJob):
         self.prompts.append(prompts.render(session, account_id=self.account_id, prompt_type="content_generation",
                                            values={"title": task.title, "description": task.description or task.title,
                                                    "keywords": keywords, "word_count": task.word_count,
-                                                   "tone": tone, "language": language}))
+                                                   **voice}))
 
     def planned(self) -> Quantities:
         return Quantities(requests=1, words=self.target_words)

@@ -39,7 +39,7 @@ def test_unknown_variable_is_refused_with_the_allowed_ones(app_db, page):
     at.text_area(key="prompt_text_ideas").input(IDEAS + " Mention {brand}.")
     click(at, "prompt_save_ideas")
     assert texts(at.error) == ["Unknown variable(s) {brand}. This prompt may use: {cluster_name}, "
-                               "{cluster_description}, {keywords}, {count}."]
+                               "{cluster_description}, {keywords}, {count}, {strategy}, {section_logic}."]
     assert _in_force(app_db).is_override is False
     assert at.text_area(key="prompt_text_ideas").value.endswith("Mention {brand}.")  # what was typed is kept
 
