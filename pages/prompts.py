@@ -31,6 +31,10 @@ def _vars(names: list[str]) -> str:
     return ", ".join("{" + v + "}" for v in names) or "none"
 
 
+def _all_vars(view: prompts.PromptView) -> str:
+    return _vars(view.required) + (f"; optional: {_vars(view.optional)}" if view.optional else "")
+
+
 def _done(result: object, message: str) -> None:
     """After a committed save or reset: the editor reloads what is stored, and the message shows."""
     if result is not None:
@@ -43,7 +47,7 @@ prompts_part, profiles_part, strategies_part = st.tabs(["Prompts", "Author profi
 
 with prompts_part:
     ui.table(({"Prompt": p.prompt_type, "In force": "Account's own" if p.is_override else "Default",
-               "Variables": _vars(p.variables), "Characters": len(p.text)} for p in prompt_rows),
+               "Variables": _all_vars(p), "Characters": len(p.text)} for p in prompt_rows),
              empty="No prompts.", key="prompts_table")
     if not may_edit:
         st.caption("Only owners and admins can change prompts.")
@@ -56,9 +60,10 @@ with prompts_part:
             st.session_state[text_key] = view.text
             st.session_state[SYNC] = (actor.account_id, ptype)
         st.markdown(f"**{ptype}** · {'the account’s own version' if view.is_override else 'the default'} · "
-                    f"variables: {_vars(view.variables)}")
-        st.caption("Write {variable} where the value goes; {{ and }} stand for literal braces. Every variable "
-                   "listed must be used, and no other.")
+                    f"variables: {_all_vars(view)}")
+        st.caption("Write {variable} where the value goes, plain (no :format or !conversion); {{ and }} stand for "
+                   "literal braces. Every variable listed must be used, the optional ones (the author profile and "
+                   "strategy) may be left out, and no others.")
         with st.form(f"prompt_edit_{ptype}"):
             text = st.text_area("Prompt text", key=text_key, height=300, disabled=not may_edit)
             if st.form_submit_button("Save prompt", key=f"prompt_save_{ptype}", type="primary",
@@ -85,7 +90,7 @@ with profiles_part:
         p_lang = st.text_input("Language", value="en", key="profile_language", disabled=not may_write,
                                help="A code such as en, de or pt-br.")
         p_desc = st.text_area("Description", key="profile_description", disabled=not may_write,
-                              help="How this voice writes; the writer prompt gets its tone and language.")
+                              help="How this voice writes; the article prompt gets it with the tone and language.")
         if st.form_submit_button("Add profile", key="profile_create_submit", disabled=not may_write):
             ui.run_action(lambda s: prompts.create_author_profile(s, actor, name=p_name, tone=p_tone,
                                                                   language=p_lang, description=p_desc),
@@ -96,12 +101,18 @@ with strategies_part:
     sectors = ctx.scope.sectors
     ui.table(({"Name": x.name, "Scope": "Global" if x.account_id is None else "Account",
                "Sector": "" if x.sector_id is None else sectors.get(x.sector_id, f"#{x.sector_id}"),
-               "Description": x.description} for x in strategy_rows), empty="No strategies yet.",
-             key="strategies_table")
+               "Used for": ", ".join(x.prompt_types) or "all", "Description": x.description,
+               "Section logic": prompts.describe_section_logic(x.section_logic)} for x in strategy_rows),
+             empty="No strategies yet.", key="strategies_table")
     with st.form("strategy_create"):
         st.markdown("**Add a strategy**")
         s_name = st.text_input("Name", key="strategy_name", disabled=not may_write)
         s_desc = st.text_area("Description", key="strategy_description", disabled=not may_write)
+        s_types = st.multiselect("Used for", list(prompts.STRATEGY_PROMPTS), key="strategy_prompt_types",
+                                 disabled=not may_write, help="The prompts that get this strategy; none: all of them.")
+        s_logic = st.text_area("Section logic", key="strategy_section_logic", disabled=not may_write,
+                               placeholder="intro: a hook of two sentences\nfaq: close with five questions",
+                               help="One rule per line, as “name: rule”. The prompt gets them as a list.")
         here = ctx.scope.sector_id is not None
         s_sector = st.checkbox(f"Only for sector “{ctx.scope.sector_name}” of {ctx.scope.site_name}" if here
                                else "Only for one sector (pick a site and sector in the sidebar)",
@@ -109,5 +120,7 @@ with strategies_part:
         if st.form_submit_button("Add strategy", key="strategy_create_submit", disabled=not may_write):
             ui.run_action(lambda s: prompts.create_strategy(
                 s, actor, name=s_name, description=s_desc, sector_id=ctx.scope.sector_id if s_sector else None,
-                site_id=ctx.scope.site_id if s_sector else None),
-                success=f"Strategy “{s_name.strip()}” added.", clear=("strategy_name", "strategy_description"))
+                site_id=ctx.scope.site_id if s_sector else None, prompt_types=s_types,
+                section_logic=prompts.section_logic_from_text(s_logic)),
+                success=f"Strategy “{s_name.strip()}” added.",
+                clear=("strategy_name", "strategy_description", "strategy_section_logic"))

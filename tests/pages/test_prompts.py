@@ -64,6 +64,17 @@ def test_save_override_then_reset_to_default(app_db, page):
     assert at.button(key="prompt_reset_ideas").disabled  # nothing left to reset
 
 
+def test_a_format_spec_is_refused_naming_the_placeholder(app_db, page):
+    at = page
+    at.text_area(key="prompt_text_ideas").input(IDEAS.replace("{count}", "{count:d}"))
+    click(at, "prompt_save_ideas")
+    assert texts(at.error) == ["Write variables plain, as {count}, not {count:d}: format specs (:…) and conversions "
+                               "(!…) are not allowed."]
+    assert _in_force(app_db).is_override is False
+    assert _table_row(at, "ideas")["Variables"] == ("{cluster_name}, {cluster_description}, {keywords}, {count}; "
+                                                    "optional: {strategy}, {section_logic}")
+
+
 def test_missing_variable_is_refused(app_db, page):
     at = page
     at.text_area(key="prompt_text_ideas").input("Give {count} ideas for {cluster_name}.")
@@ -106,3 +117,24 @@ def test_editor_reads_prompts_but_cannot_change_them(app_db, page):
     assert at.text_area(key="prompt_text_ideas").disabled
     assert at.button(key="prompt_save_ideas").disabled and at.button(key="prompt_reset_ideas").disabled
     assert not at.button(key="profile_create_submit").disabled  # editors may add voices (core allows writers)
+
+
+def test_strategy_with_section_logic_for_articles_only(app_db, page):
+    at = page
+    at.text_input(key="strategy_name").input("Beginner guides")
+    at.multiselect(key="strategy_prompt_types").set_value(["content_generation"])
+    at.text_area(key="strategy_section_logic").input("intro: two sentences\nno rule here")
+    click(at, "strategy_create_submit")
+    assert texts(at.error) == ["Section logic line 2 should read “name: rule”, e.g. “intro: a short hook of two "
+                               "sentences” (got “no rule here”)."]
+    at.text_area(key="strategy_section_logic").input("intro: two sentences\nfaq: five questions")
+    click(at, "strategy_create_submit")
+    assert texts(at.success) == ["Strategy “Beginner guides” added."]
+    table = at.container(key="strategies_table").dataframe[0].value
+    row = table[table["Name"] == "Beginner guides"].iloc[0]
+    assert (row["Used for"], row["Section logic"]) == ("content_generation", "- intro: two sentences\n"
+                                                                            "- faq: five questions")
+    with app_db.tx() as s:
+        made = next(x for x in prompts.list_strategies(s, app_db.actor(s)) if x.name == "Beginner guides")
+        assert (made.prompt_types, made.section_logic) == (["content_generation"], {"intro": "two sentences",
+                                                                                   "faq": "five questions"})
