@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from core import accounts, auth, config, sites, tenancy
+from core import accounts, auth, config, prompts, sites, tenancy
 from core import runtime as core_runtime
 from core.auth import SessionTicket
 from core.errors import AuthenticationFailed, DomainError
@@ -309,6 +309,14 @@ def table(rows: Iterable[Mapping[str, Any]], *, empty: str, key: str | None = No
 def options_with_none(options: Mapping[int, str], none_label: str = "—") -> tuple[list[int | None], Callable]:
     """Options for an optional pick: None first, then the ids; and the function that names them."""
     return [None, *options], lambda v: none_label if v is None else options[v]
+
+
+def strategy_picker(actor: Actor, *, prompt_type: str, sector_id: int, key: str) -> int | None:
+    """A “Content strategy” select of the strategies that fit this prompt and sector (None: the defaults)."""
+    choices = run_action(lambda s: prompts.strategy_choices(s, actor, prompt_type=prompt_type, sector_id=sector_id))
+    ids, name = options_with_none(choices or {}, "No strategy (the defaults)")
+    return st.selectbox("Content strategy", ids, format_func=name, key=key,
+                        help="Strategies are set up under Prompts & voices.")
 
 
 def index_of(options: list, value: object) -> int:

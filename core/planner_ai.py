@@ -83,22 +83,26 @@ def _cluster_ids(cluster_ids: list[int]) -> list[int]:
     return ids
 
 
-def estimate_ideas(session: Session, actor: Actor, *, cluster_ids: list[int], count: int = 5) -> PlanEstimate:
-    """The most "Generate ideas" would cost for these clusters (and the balance), without calling the AI."""
+def estimate_ideas(session: Session, actor: Actor, *, cluster_ids: list[int], count: int = 5,
+                   strategy_id: int | None = None) -> PlanEstimate:
+    """The most "Generate ideas" would cost for these clusters (and the balance), without calling the AI; a
+    strategy that does not fit a cluster (another sector, or not meant for ideas) is refused here already."""
     ids = _cluster_ids(cluster_ids)
-    parts = [engine.estimate(session, actor, function="generate_ideas", cluster_id=cid, count=count) for cid in ids]
+    parts = [engine.estimate(session, actor, function="generate_ideas", cluster_id=cid, count=count,
+                             strategy_id=strategy_id) for cid in ids]
     return PlanEstimate("generate_ideas", sum(p.credits for p in parts), parts[0].balance, sum(p.calls for p in parts),
                         parts[0].model, len(ids), len(ids))
 
 
 def generate_ideas(tx: TxFactory | object, actor: Actor, *, cluster_ids: list[int], count: int = 5,
-                   on_progress: Progress | None = None) -> RunSummary:
+                   strategy_id: int | None = None, on_progress: Progress | None = None) -> RunSummary:
     """Ideas for each cluster in turn; the first failure stops the run (raised when nothing succeeded)."""
     ids, report, summary = _cluster_ids(cluster_ids), on_progress or _quiet, RunSummary()
     for n, cid in enumerate(ids):
         report(f"Generating ideas for cluster {n + 1} of {len(ids)}", n / len(ids))
         try:
-            summary.results.append(engine.generate_ideas(tx, actor, cluster_id=cid, count=count))
+            summary.results.append(engine.generate_ideas(tx, actor, cluster_id=cid, count=count,
+                                                         strategy_id=strategy_id))
         except DomainError as exc:
             if not summary.results:
                 raise

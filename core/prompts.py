@@ -197,6 +197,24 @@ def list_strategies(session: Session, actor: Actor) -> list[Strategy]:
     return list(session.scalars(stmt.order_by(Strategy.account_id.is_(None), Strategy.name)))
 
 
+def strategies_for(session: Session, actor: Actor, *, prompt_type: str, sector_id: int | None = None
+                   ) -> list[Strategy]:
+    """The strategies that may feed `prompt_type` (ideas, content_generation) in a sector: meant for that prompt
+    (or for every prompt) and for that sector (or for none)."""
+    if prompt_type not in STRATEGY_PROMPTS:
+        raise ValidationFailed(f"Strategies feed {', '.join(STRATEGY_PROMPTS)}, not {prompt_type}.")
+    return [st for st in list_strategies(session, actor)
+            if (not st.prompt_types or prompt_type in st.prompt_types)
+            and (st.sector_id is None or st.sector_id == sector_id)]
+
+
+def strategy_choices(session: Session, actor: Actor, *, prompt_type: str, sector_id: int | None = None
+                     ) -> dict[int, str]:
+    """strategies_for() as a picker's options: id → name (shared ones marked)."""
+    return {st.id: st.name + (" (shared)" if st.account_id is None else "")
+            for st in strategies_for(session, actor, prompt_type=prompt_type, sector_id=sector_id)}
+
+
 def create_strategy(session: Session, actor: Actor, *, name: str, description: str = "",
                     sector_id: int | None = None, site_id: int | None = None, prompt_types: list[str] | None = None,
                     section_logic: dict[str, object] | None = None) -> Strategy:

@@ -201,9 +201,11 @@ with tab_cluster:
 with tab_ideas:
     st.markdown("Content ideas for the **selected clusters** (title, description, type, structure, keywords, words).")
     count = st.number_input("Ideas per cluster", 1, 20, 5, key="cl_ideas_count")
-    ideas_key = (tuple(sorted(picked)), int(count))
+    strategy = ui.strategy_picker(actor, prompt_type="ideas", sector_id=sector_id, key="cl_ideas_strategy")
+    ideas_key = (tuple(sorted(picked)), int(count), strategy)
     if st.button("Estimate credits", key="cl_ideas_estimate", disabled=not picked):
-        est = ui.run_action(lambda s: planner_ai.estimate_ideas(s, actor, cluster_ids=picked, count=int(count)))
+        est = ui.run_action(lambda s: planner_ai.estimate_ideas(s, actor, cluster_ids=picked, count=int(count),
+                                                                strategy_id=strategy))
         st.session_state[IDEAS_EST] = (ideas_key, est) if est is not None else None
     held = st.session_state.get(IDEAS_EST)
     if held is not None and held[0] == ideas_key and picked:
@@ -211,7 +213,7 @@ with tab_ideas:
         (st.info if est.affordable else st.error)(est.message)
         if st.button(f"Generate ideas (up to {est.credits:,} credits)", key="cl_ideas_run",
                      disabled=not est.affordable or ui_jobs.get(JOB) is not None):
-            args = {"cluster_ids": list(picked), "count": int(count)}
+            args = {"cluster_ids": list(picked), "count": int(count), "strategy_id": strategy}
             if ui_jobs.start(JOB, kind="ideas", label="Generating ideas", work=lambda report: planner_ai.generate_ideas(
                     rt, actor, on_progress=report, **args)):
                 st.session_state.pop(IDEAS_EST, None)

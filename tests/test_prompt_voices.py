@@ -80,3 +80,24 @@ def test_render_needs_every_variable_the_prompt_uses(session, owner):
     prompts.save_override(session, owner, prompt_type="content_generation", text=plain)
     assert prompts.render(session, account_id=owner.account_id, prompt_type="content_generation",
                           values=values) == "Article T (D) in en, casual, 900 words on k."
+
+
+def test_the_strategy_picker_offers_what_fits_the_prompt_and_sector(session, owner):
+    acct = session.get(Account, owner.account_id)
+    site = f.site(session, acct)
+    here, there = f.sector(session, site), f.sector(session, site)
+    every = prompts.create_strategy(session, owner, name="Everywhere")
+    ideas = prompts.create_strategy(session, owner, name="Ideas here", prompt_types=["ideas"], site_id=site.id,
+                                    sector_id=here.id)
+    articles = prompts.create_strategy(session, owner, name="Articles", prompt_types=["content_generation"])
+    other = f.owner_actor(session, f.account(session))
+    prompts.create_strategy(session, other, name="Not ours")
+    mine = {every.id, ideas.id, articles.id}
+    assert {k for k in prompts.strategy_choices(session, owner, prompt_type="ideas", sector_id=here.id)} & mine == {
+        every.id, ideas.id}
+    assert {k for k in prompts.strategy_choices(session, owner, prompt_type="ideas", sector_id=there.id)} & mine == {
+        every.id}
+    offered = prompts.strategy_choices(session, owner, prompt_type="content_generation", sector_id=here.id)
+    assert {k for k in offered} & mine == {every.id, articles.id} and "Not ours" not in offered.values()
+    f.refused(session, ValidationFailed, lambda: prompts.strategies_for(session, owner, prompt_type="clustering"),
+              match="Strategies feed content_generation, ideas, not clustering.")

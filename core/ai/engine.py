@@ -225,17 +225,19 @@ def auto_cluster(tx: TxFactory | object, actor: Actor, *, sector_id: int, keywor
 
 
 def generate_ideas(tx: TxFactory | object, actor: Actor, *, cluster_id: int, count: int = 5,
-                   job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
-    """Content ideas (status new) for a cluster."""
+                   strategy_id: int | None = None, job_key: str | None = None,
+                   on_progress: Progress | None = None) -> JobResult:
+    """Content ideas (status new) for a cluster, shaped by a content strategy when one is given."""
     return run(tx, actor, function="generate_ideas", job_key=job_key, on_progress=on_progress,
-               cluster_id=cluster_id, count=count)
+               cluster_id=cluster_id, count=count, strategy_id=strategy_id)
 
 
 def generate_content(tx: TxFactory | object, actor: Actor, *, task_id: int, author_profile_id: int | None = None,
-                     job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
-    """A draft article for a task (the task is completed)."""
+                     strategy_id: int | None = None, job_key: str | None = None,
+                     on_progress: Progress | None = None) -> JobResult:
+    """A draft article for a task (the task is completed), in an author's voice and a strategy when given."""
     return run(tx, actor, function="generate_content", job_key=job_key, on_progress=on_progress, task_id=task_id,
-               author_profile_id=author_profile_id)
+               author_profile_id=author_profile_id, strategy_id=strategy_id)
 
 
 def generate_image_prompts(tx: TxFactory | object, actor: Actor, *, content_id: int, job_key: str | None = None,

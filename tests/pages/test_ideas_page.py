@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import clusters, credits, ideas, planner
+from core import clusters, credits, ideas, planner, prompts
 from db.enums import IdeaStatus, TaskStatus
 from db.models import ContentIdeas, Sector, Tasks
 from tests.ai.helpers import configure
@@ -119,3 +119,32 @@ def test_generate_ideas_with_ai_shows_the_estimate_progress_then_the_ideas(app_d
         "Espresso grind size explained": {"Status": "new", "Structure": "guide", "Words": 1800,
                                           "Target keywords": "espresso grind size"}}
     assert {i.keyword_cluster_id for t, i in _ideas(app_db, world).items() if "espresso" in t.lower()} == {cid}
+
+
+def test_a_content_strategy_shapes_the_ideas(app_db, world, fake):
+    configure(app_db.rt, fake)
+    fake.reset()
+    with app_db.tx() as s:
+        actor = app_db.actor(s)
+        cid = clusters.create(s, actor, site_id=world["site"], sector_id=world["sector"], name="Milk frothing").id
+        planner.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword="milk frother",
+                               cluster_id=cid)
+        mine = prompts.create_strategy(s, actor, name="Buyer guides", description="Help people choose",
+                                       prompt_types=["ideas"], section_logic={"intro": "Start with the budget"}).id
+        prompts.create_strategy(s, actor, name="Long reads", prompt_types=["content_generation"])
+    at = go(login(), "pages/ideas.py")
+    at.selectbox(key="id_ai_cluster").set_value(cid).run()
+    picker = at.selectbox(key="id_ai_strategy")
+    assert picker.options[0] == "No strategy (the defaults)" and "Buyer guides" in picker.options
+    assert "Long reads" not in picker.options  # meant for articles only
+    picker.set_value(mine)
+    at.number_input(key="id_ai_count").set_value(1).run()
+    click(at, "id_ai_estimate")
+    fake.reply_json({"ideas": [{"title": "Choosing a milk frother", "description": "By budget", "content_type": "post",
+                                "content_structure": "guide", "target_keywords": ["milk frother"],
+                                "estimated_word_count": 1500}]})
+    click(at, "id_ai_run")
+    finish_job(at, "ideas_job")
+    assert texts(at.success)[0].startswith("Created 1 idea(s) for cluster “Milk frothing”.")
+    prompt = fake.posts("/chat/completions")[0].json["messages"][-1]["content"]
+    assert "Buyer guides: Help people choose" in prompt and "intro: Start with the budget" in prompt
