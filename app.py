@@ -30,6 +30,8 @@ prompts = st.Page("pages/prompts.py", title="Prompts & voices", icon=":material/
                   url_path="settings-prompts")
 ai_admin = st.Page("pages/ai_admin.py", title="AI providers & models", icon=":material/smart_toy:",
                    url_path="admin-ai-providers")
+ai_pricing = st.Page("pages/ai_pricing.py", title="Pricing & AI defaults", icon=":material/price_change:",
+                     url_path="admin-ai-pricing")
 credit_usage = st.Page("pages/credit_usage.py", title="Credit usage", icon=":material/monitoring:",
                         url_path="billing-usage")
 credits_page = st.Page("pages/credits.py", title="Credits", icon=":material/toll:", url_path="billing-credits")
@@ -40,7 +42,7 @@ if ctx.actor.can_write:  # editors and up import keywords
     sections["Workspace"].insert(2, planner_import)
 sections["Library"] = [planner_library]  # everyone reads it; curating is for platform admins (core checks)
 sections["Settings"] = [ai_settings, prompts]
-admin_pages = [sites, users, ai_admin] if ctx.actor.is_admin else []
+admin_pages = [sites, users, ai_admin, ai_pricing] if ctx.actor.is_admin else []
 if ctx.actor.is_developer:
     admin_pages += [accounts, plans]
 if ctx.actor.is_admin:

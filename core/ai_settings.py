@@ -1,6 +1,10 @@
-"""Effective AI settings: SystemAISettings defaults overridden by the account's AccountSettings keys."""
+"""Effective AI settings: SystemAISettings defaults overridden by the account's AccountSettings keys.
+
+The system defaults are one global row: everyone reads them, platform admins change them (with the same ranges and
+choices as an account's overrides); accounts without an override of a setting follow the change at once."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, select
@@ -23,6 +27,10 @@ MAX_TOKENS_RANGE = (256, 128_000)
 KEYS = {"ai.temperature": "temperature", "ai.max_tokens": "max_tokens", "ai.image_style": "image_style",
         "ai.image_quality": "image_quality", "ai.max_images": "max_images",
         "ai.image_quality_tier": "image_quality_tier"}
+# field of EffectiveAISettings → its SystemAISettings column
+SYSTEM_COLUMNS = {"temperature": "temperature", "max_tokens": "max_tokens", "image_style": "image_style",
+                  "image_quality": "image_quality", "max_images": "max_images_per_article", "image_size": "image_size",
+                  "image_quality_tier": "default_quality_tier"}
 
 
 @dataclass(frozen=True)
@@ -88,12 +96,17 @@ def validate(field: str, value: object) -> object:
     return value
 
 
+def _checked(changes: dict[str, object], *, allowed: Iterable[str]) -> dict[str, object]:
+    """Every given value validated (None: not given), or ValidationFailed before anything is stored."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValidationFailed(f"Unknown AI setting(s): {', '.join(sorted(unknown))}.")
+    return {f: validate(f, v) for f, v in changes.items() if v is not None}
+
+
 def effective(session: Session, *, account_id: int) -> EffectiveAISettings:
     """System defaults with the account's overrides applied (an invalid stored override is ignored)."""
-    d = system_defaults(session)
-    values = {"temperature": d.temperature, "max_tokens": d.max_tokens, "image_style": d.image_style,
-              "image_quality": d.image_quality, "max_images": d.max_images_per_article, "image_size": d.image_size,
-              "image_quality_tier": str(d.default_quality_tier)}
+    values = _default_values(system_defaults(session))
     rows = session.execute(select(AccountSettings.key, AccountSettings.value).where(
         AccountSettings.account_id == account_id, AccountSettings.key.in_(KEYS))).all()
     for key, value in rows:
@@ -102,6 +115,28 @@ def effective(session: Session, *, account_id: int) -> EffectiveAISettings:
         except ValidationFailed:
             continue
     return EffectiveAISettings(**values)
+
+
+def _default_values(row: SystemAISettings) -> dict[str, object]:
+    values = {field: getattr(row, column) for field, column in SYSTEM_COLUMNS.items()}
+    return values | {"image_quality_tier": str(row.default_quality_tier)}
+
+
+def get_system_defaults(session: Session) -> EffectiveAISettings:
+    """The system defaults (what an account without overrides gets)."""
+    return EffectiveAISettings(**_default_values(system_defaults(session)))
+
+
+def update_system_defaults(session: Session, actor: Actor, **changes: object) -> EffectiveAISettings:
+    """Change the system defaults (platform admins); every value is checked first, nothing is half-saved."""
+    tenancy.require_platform_admin(actor)
+    checked = _checked(changes, allowed=SYSTEM_COLUMNS)
+    row = system_defaults(session)
+    for field, value in checked.items():
+        setattr(row, SYSTEM_COLUMNS[field], QualityTier(value) if field == "image_quality_tier" else value)
+    row.updated_by_id = actor.user_id
+    session.flush()
+    return get_system_defaults(session)
 
 
 def get_effective(session: Session, actor: Actor) -> EffectiveAISettings:
@@ -114,10 +149,7 @@ def save(session: Session, actor: Actor, **changes: object) -> EffectiveAISettin
     tenancy.require_admin(actor)
     account_id = tenancy.require_account(actor)
     fields = {v: k for k, v in KEYS.items()}
-    unknown = set(changes) - set(fields)
-    if unknown:
-        raise ValidationFailed(f"Unknown AI setting(s): {', '.join(sorted(unknown))}.")
-    checked = {f: validate(f, v) for f, v in changes.items() if v is not None}
+    checked = _checked(changes, allowed=fields)
     existing = {r.key: r for r in session.scalars(select(AccountSettings).where(
         AccountSettings.account_id == account_id, AccountSettings.key.in_([fields[f] for f in checked])))}
     for field, value in checked.items():

@@ -1,4 +1,5 @@
-"""Operator commands of the AI engine and the credit ledger: providers, credits, the ledger, usage export, AI settings.
+"""Operator commands of the AI engine and the credit ledger: providers, credits, the ledger, usage export, AI settings,
+the price table and the system AI defaults.
 
 Registered by core.cli (EXTENSIONS). Secrets are never printed in full, only masked; a key is best given through
 an environment variable (--api-key-env), so it stays out of the shell history and the process list.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, cli, credits, providers, usage, usage_rollup
+from core import ai_models, ai_settings, cli, credits, pricing, providers, usage, usage_rollup
 from core.errors import ValidationFailed
 from core.runtime import Runtime
 from core.tenancy import operator_actor
@@ -24,6 +25,9 @@ from db.enums import TransactionType
 GRANT_KINDS = [TransactionType.purchase.value, TransactionType.subscription.value, TransactionType.refund.value,
                TransactionType.adjustment.value]
 SETTING_NAMES = {field: field for field in ai_settings.KEYS.values()} | dict(ai_settings.KEYS)
+# the system defaults by their setting names and by their column names (max_images_per_article …)
+SYSTEM_NAMES = {field: field for field in ai_settings.SYSTEM_COLUMNS} | {
+    column: field for field, column in ai_settings.SYSTEM_COLUMNS.items()}
 
 
 # --- Providers --------------------------------------------------------------------------------------------------
@@ -166,26 +170,49 @@ def cmd_rebuild_usage_rollup(session: Session, args: argparse.Namespace) -> list
 
 # --- AI settings --------------------------------------------------------------------------------------------------
 
-def _assignments(pairs: list[str]) -> dict[str, str]:
+def _assignments(pairs: list[str], names: dict[str, str], *, form: str = "settings as name=value",
+                 known: str = "a name") -> dict[str, str]:
+    """NAME=VALUE pairs as {field: value}; `names` maps every accepted name to its field."""
     changes: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        field = SETTING_NAMES.get(name.strip())
+        field = names.get(name.strip())
         if not sep or field is None:
-            raise ValidationFailed(f"Give settings as name=value with a name of: {', '.join(ai_settings.KEYS.values())}"
-                                   f" (got “{pair}”).")
+            raise ValidationFailed(f"Give {form} with {known} of: {', '.join(dict.fromkeys(names.values()))} "
+                                   f"(got “{pair}”).")
         changes[field] = value.strip()
     return changes
+
+
+def _setting_rows(settings: ai_settings.EffectiveAISettings) -> cli.Rows:
+    return [{"setting": k, "value": v} for k, v in ai_settings.as_dict(settings).items()]
 
 
 def cmd_ai_settings(session: Session, args: argparse.Namespace) -> cli.Rows:
     acct = cli._account(session, args.account)
     actor = operator_actor(acct.id)
-    changes = _assignments(args.set or [])
+    changes = _assignments(args.set or [], SETTING_NAMES)
     if args.reset:
         ai_settings.reset(session, actor)
     effective = ai_settings.save(session, actor, **changes) if changes else ai_settings.get_effective(session, actor)
-    return [{"setting": k, "value": v} for k, v in ai_settings.as_dict(effective).items()]
+    return _setting_rows(effective)
+
+
+def cmd_system_ai_settings(session: Session, args: argparse.Namespace) -> cli.Rows:
+    changes = _assignments(args.set or [], SYSTEM_NAMES)
+    if changes:
+        return _setting_rows(ai_settings.update_system_defaults(session, operator_actor(), **changes))
+    return _setting_rows(ai_settings.get_system_defaults(session))
+
+
+def cmd_credit_costs(session: Session, args: argparse.Namespace) -> cli.Rows:
+    operations = {c.operation_type: c.operation_type for c in pricing.list_costs(session)}
+    prices = _assignments(args.set or [], operations, form="prices as OPERATION=CREDITS", known="an operation")
+    for operation, amount in prices.items():
+        pricing.update_cost(session, operator_actor(), operation_type=operation, base_credits=amount)
+    return [{"operation": c.operation_type, "name": c.display_name, "base_credits": c.base_credits,
+             "unit": c.unit, "active": c.is_active, "previous": "" if c.previous_cost is None else c.previous_cost}
+            for c in pricing.list_costs(session)]
 
 
 # --- Registration -----------------------------------------------------------------------------------------------
@@ -238,4 +265,13 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--set", nargs="+", metavar="NAME=VALUE",
                    help=f"names: {', '.join(ai_settings.KEYS.values())}")
     p.add_argument("--reset", action="store_true", help="drop the account's overrides first")
+    p.add_argument("--json", action="store_true")
+    p = command("system-ai-settings", cmd_system_ai_settings, "Show or change the system AI defaults (every account "
+                "without an override of a setting follows them).")
+    p.add_argument("--set", nargs="+", metavar="NAME=VALUE", help=f"names: {', '.join(ai_settings.SYSTEM_COLUMNS)}")
+    p.add_argument("--json", action="store_true")
+    p = command("credit-costs", cmd_credit_costs, "Show or change the base credits of each AI operation (the next "
+                "estimates and charges use them; the ledger keeps what was charged).")
+    p.add_argument("--set", nargs="+", metavar="OPERATION=CREDITS",
+                   help=f"whole credits from 0 to {pricing.MAX_BASE_CREDITS:,}, e.g. idea_generation=3")
     p.add_argument("--json", action="store_true")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import ai_models, ai_settings, credits, runtime, vault
 from core.tenancy import operator_actor, system_actor
-from db.models import CreditUsageRollup, IntegrationProvider
+from db.models import CreditCostConfig, CreditTransaction, CreditUsageRollup, IntegrationProvider
 from tests import factories as f
 from tests.fake_openai import FakeAI
 
@@ -144,3 +144,39 @@ def test_credit_ledger_usage_and_settings_commands(db, tenant, tmp_path):
     with look(db) as s:  # the refused command did not reset either
         eff = ai_settings.effective(s, account_id=account_id)
         assert (eff.temperature, eff.image_quality_tier) == (1.1, "premium")
+
+
+def test_price_table_and_system_defaults_commands(db, tenant):
+    account_id = tenant[2]
+    costs = json.loads(run(db, "credit-costs", "--set", "idea_generation=3", "clustering=0", "--json").stdout)
+    by_op = {c["operation"]: (c["base_credits"], c["unit"], c["previous"]) for c in costs}
+    assert by_op["idea_generation"] == (3, "per_item", 2) and by_op["clustering"] == (0, "per_request", 1)
+    err = run(db, "credit-costs", "--set", "reparse=4", "idea_generation=1.5", code=2).stderr
+    assert err == "error: The base credits of “Idea generation” must be a whole number from 0 to 10,000 (got “1.5”).\n"
+    assert run(db, "credit-costs", "--set", "translation=1", code=2).stderr.startswith(
+        "error: Give prices as OPERATION=CREDITS with an operation of: clustering, content_generation, ")
+    table = run(db, "credit-costs").stdout.splitlines()  # a new start: the top-up kept the edits
+    assert table[0].split() == ["operation", "name", "base_credits", "unit", "active", "previous"]
+    rows = {line.split()[0]: line.split()[-4:] for line in table[1:]}
+    assert (rows["idea_generation"], rows["clustering"]) == (["3", "per_item", "True", "2"],
+                                                             ["0", "per_request", "True", "1"])
+    with look(db) as s:
+        assert s.get(CreditCostConfig, "reparse").base_credits == 1  # the refused command wrote nothing
+        assert s.scalars(select(CreditTransaction.amount).where(
+            CreditTransaction.account_id == account_id, CreditTransaction.amount < 0)
+            .order_by(CreditTransaction.id)).all() == [-1, -2, -3]  # charged before the change: kept
+
+    with db[0].transaction() as s:
+        ai_settings.save(s, operator_actor(account_id), temperature=1.1)
+        plain_id = f.account(s).id
+    shown = json.loads(run(db, "system-ai-settings", "--set", "temperature=0.3", "max_images_per_article=6",
+                           "image_quality_tier=premium", "--json").stdout)
+    assert {r["setting"]: r["value"] for r in shown}.items() >= {"temperature": 0.3, "max_images": 6,
+                                                                 "image_quality_tier": "premium"}.items()
+    err = run(db, "system-ai-settings", "--set", "image_style=cartoon", "max_tokens=100", code=2).stderr
+    assert err == "error: Max tokens must be a whole number from 256 to 128,000 (got “100”).\n"
+    with look(db) as s:
+        plain, own = (ai_settings.effective(s, account_id=i) for i in (plain_id, account_id))
+        assert (plain.temperature, plain.max_images, plain.image_quality_tier, plain.image_style) == (
+            0.3, 6, "premium", "photorealistic")
+        assert (own.temperature, own.max_images, own.image_quality_tier) == (1.1, 6, "premium")

@@ -1,6 +1,7 @@
-"""Global rows (providers, AI models, the keyword library) are shared by every account: only platform admins —
-developers and the owners and admins of a system account — change them. A customer account's owner or admin is
-refused in core, having written nothing; reading stays open to them. The system flag is the developers' to set."""
+"""Global rows (providers, AI models, the keyword library, the price table, the system AI defaults) are shared by
+every account: only platform admins — developers and the owners and admins of a system account — change them. A
+customer account's owner or admin is refused in core, having written nothing; reading stays open to them. The system
+flag is the developers' to set."""
 from __future__ import annotations
 
 import itertools
@@ -9,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from core import accounts, ai_models, auth, library, providers, sites, tenancy
+from core import accounts, ai_models, ai_settings, auth, library, pricing, providers, sites, tenancy
 from core.errors import AccessDenied
 from db.enums import Role
 from db.models import Account, User
@@ -42,6 +43,8 @@ def _global_writes(s, a: tenancy.Actor, r: dict[str, int]) -> dict[str, Callable
         "set_active": lambda: library.set_active(s, a, seed_ids=[r["seed"]], active=True),
         "import_seeds": lambda: library.import_seeds(s, a, industry_sector_id=r["isec"],
                                                      data=f"Keyword\nimported {next(_n)}\n".encode()),
+        "update_cost": lambda: pricing.update_cost(s, a, operation_type="reparse", base_credits=next(_n) % 100),
+        "update_system_defaults": lambda: ai_settings.update_system_defaults(s, a, max_tokens=1024 + next(_n)),
     }
 
 
