@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
             reference.seed(s)
             acct = accounts.create_account_record(s, name="Bench", plan_slug="agency", status=AccountStatus.active)
             actor = tenancy.Actor(None, Role.owner, acct.id, None)
-            credits.grant(s, actor, amount=10 * n * args.rounds, kind="purchase", reason="bench")
+            credits.grant(s, tenancy.operator_actor(acct.id), amount=10 * n * args.rounds, kind="purchase",
+                          reason="bench")
         acct_id = acct.id
 
         def bare(t: int, i: int) -> None:  # the same work by hand: lock, check key, update, insert

@@ -19,6 +19,8 @@ from db.models import Account, CreditTransaction, CreditUsageLog, Plan, Site
 GRANT_TYPES = frozenset({TransactionType.purchase, TransactionType.subscription, TransactionType.refund,
                          TransactionType.adjustment})
 MAX_AMOUNT = 100_000_000
+GRANT_REFUSED = ("Credits are added by the platform team (developers and the system account's owners and admins); "
+                 "ask them to top up this account.")
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,11 @@ def _append(session: Session, account: Account, *, amount: int, kind: Transactio
     return tx
 
 
-def grant(session: Session, actor: Actor, *, amount: int, kind: str, reason: str,
+def grant(session: Session, actor: Actor, *, amount: int, kind: str, reason: str, account_id: int | None = None,
           idempotency_key: str | None = None) -> CreditTransaction:
-    """Add (or, for an adjustment, remove) credits with a reason; owners, admins and developers only."""
-    tenancy.require_admin(actor)
-    account_id = tenancy.require_account(actor)
+    """Add (or, for an adjustment, remove) credits with a reason: platform admins only, to the account they name
+    (`account_id`) or else the one in their scope. Customers pay for credits, so their owners and admins may not."""
+    account_id = tenancy.platform_target(actor, account_id, refused=GRANT_REFUSED)
     try:
         kind_ = TransactionType(kind)
     except ValueError as exc:
@@ -125,6 +127,13 @@ def grant(session: Session, actor: Actor, *, amount: int, kind: str, reason: str
         return previous
     return _append(session, account, amount=amount_, kind=kind_, description=reason[:1000], key=idempotency_key,
                    created_by=actor.user_id)
+
+
+def grant_targets(session: Session, actor: Actor) -> dict[int, str]:
+    """Every account a platform admin may add credits to, id → “name (slug)” by name (the grant form's choices)."""
+    tenancy.require_platform_admin(actor, GRANT_REFUSED)
+    rows = session.execute(select(Account.id, Account.name, Account.slug).order_by(Account.name, Account.id))
+    return {row.id: f"{row.name} ({row.slug})" for row in rows}
 
 
 def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str, description: str,

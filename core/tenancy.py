@@ -155,10 +155,19 @@ def require_admin(actor: Actor) -> None:
         raise AccessDenied("Only an owner, admin or developer can do this.")
 
 
-def require_platform_admin(actor: Actor) -> None:
-    """Global rows every account shares: developers and the system account's owners and admins only."""
+def require_platform_admin(actor: Actor, refused: str = PLATFORM_ONLY) -> None:
+    """Global rows every account shares: developers and the system account's owners and admins only (`refused`
+    says why to anyone else)."""
     if not actor.is_platform_admin:
-        raise AccessDenied(PLATFORM_ONLY)
+        raise AccessDenied(refused)
+
+
+def platform_target(actor: Actor, account_id: int | None, *, refused: str = PLATFORM_ONLY) -> int:
+    """The account a platform admin acts on in a platform-only step on one account (adding credits): the one they
+    name, else the one in scope. Anyone else is refused (`refused` says why), their own account included. No wider
+    actor is made: a system account's admin gains no other right in the account they name."""
+    require_platform_admin(actor, refused)
+    return account_id if account_id is not None else require_account(actor)
 
 
 def require_developer(actor: Actor) -> None:

@@ -1,4 +1,6 @@
-"""Owners and admins: the account's credit balance, its ledger (newest first, page by page), and adding credits."""
+"""Owners and admins: the account's credit balance and its ledger (newest first, page by page). Platform admins also
+add credits: developers to the account picked in the sidebar, the system account's owners and admins to the account
+they choose in the form."""
 import streamlit as st
 
 import ui
@@ -26,20 +28,42 @@ balance, ledger = loaded
 st.metric("Balance", f"{balance:,} credits")
 
 
-def _grant(s, amount: int, kind: str, reason: str):
-    tx = credits.grant(s, actor, amount=amount, kind=kind, reason=reason)
+def _grant(s, account_id: int | None, amount: int, kind: str, reason: str):
+    tx = credits.grant(s, actor, account_id=account_id, amount=amount, kind=kind, reason=reason)
     st.cache_data.clear()  # the usage screen's cached numbers show the balance
     return tx
 
 
-with st.expander("Add credits"), st.form("credits_grant"):
-    kind = st.selectbox("Kind", list(KINDS), format_func=KINDS.__getitem__, key="grant_kind")
-    amount = st.number_input("Credits", value=0, step=100, min_value=-credits.MAX_AMOUNT,
-                             max_value=credits.MAX_AMOUNT, key="grant_amount")
-    reason = st.text_input("Reason", key="grant_reason", help="Goes into the ledger, e.g. the invoice number.")
-    if st.form_submit_button("Add credits", key="grant_submit", type="primary"):
-        ui.run_action(lambda s: _grant(s, int(amount), kind, reason),
-                      success=f"{int(amount):+,} credits ({kind}) added to the ledger.", clear=("grant_reason",))
+def _grant_form(targets: dict[int, str] | None) -> None:
+    """Developers top up the account picked in the sidebar (`targets` None); the system account's owners and
+    admins choose one of `targets` here."""
+    with st.expander("Add credits"), st.form("credits_grant"):
+        if targets is None:
+            target, name = None, ctx.scope.accounts[actor.account_id]
+            st.caption(f"To “{name}”, the account picked in the sidebar.")
+        else:
+            picks = list(targets)
+            target = st.selectbox("Account", picks, index=ui.index_of(picks, actor.account_id),
+                                  format_func=targets.__getitem__, key="grant_account",
+                                  help="The account whose ledger gets the credits.")
+            name = targets[target]
+        kind = st.selectbox("Kind", list(KINDS), format_func=KINDS.__getitem__, key="grant_kind")
+        amount = st.number_input("Credits", value=0, step=100, min_value=-credits.MAX_AMOUNT,
+                                 max_value=credits.MAX_AMOUNT, key="grant_amount")
+        reason = st.text_input("Reason", key="grant_reason", help="Goes into the ledger, e.g. the invoice number.")
+        if st.form_submit_button("Add credits", key="grant_submit", type="primary"):
+            ui.run_action(lambda s: _grant(s, target, int(amount), kind, reason), clear=("grant_reason",),
+                          success=f"{int(amount):+,} credits ({kind}) added to the ledger of “{name}”.")
+
+
+if not actor.is_platform_admin:  # customers pay for credits: they read the ledger only
+    st.caption(credits.GRANT_REFUSED)
+elif actor.is_developer:
+    _grant_form(None)
+else:
+    choices = ui.run_action(lambda s: credits.grant_targets(s, actor))
+    if choices:
+        _grant_form(choices)
 
 st.subheader("Ledger")
 ui.table(({"Id": tx.id, f"When ({tz})": ui.local_time(tx.created_at, tz), "Kind": tx.transaction_type.value,

@@ -71,7 +71,7 @@ def test_generate_ideas_runs_the_ai_engine(fresh_database, tmp_path):
             with rt.transaction() as s:
                 acct = f.account(s)
                 owner = f.owner_actor(s, acct)
-                credits.grant(s, owner, amount=100, kind="purchase", reason="cli test")
+                credits.grant(s, tenancy.operator_actor(acct.id), amount=100, kind="purchase", reason="cli test")
                 site = f.site(s, acct)
                 sector = f.sector(s, site)
                 cid = clusters.create(s, owner, site_id=site.id, sector_id=sector.id, name="Grinders").id

@@ -34,7 +34,7 @@ def _new_account(factory, start: int) -> tenancy.Actor:
         acct = f.account(s)
         owner = f.user(s, acct, role=Role.owner)
         actor = tenancy.actor_for(s, owner)
-        credits.grant(s, actor, amount=start, kind="purchase", reason="start")
+        credits.grant(s, tenancy.operator_actor(acct.id), amount=start, kind="purchase", reason="start")
     return actor
 
 

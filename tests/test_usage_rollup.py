@@ -35,8 +35,8 @@ def charged(session):
     sites = [f.site(session, a), f.site(session, a), None]
     people = [f.actor(session, f.user(session, a, role=Role.owner)),
               f.actor(session, f.user(session, a, role=Role.admin)), None]
-    credits.grant(session, people[0], amount=1_000_000, kind="purchase", reason="test credits")
-    credits.grant(session, f.owner_actor(session, b), amount=1_000, kind="purchase", reason="test credits")
+    credits.grant(session, tenancy.operator_actor(a.id), amount=1_000_000, kind="purchase", reason="test credits")
+    credits.grant(session, tenancy.operator_actor(b.id), amount=1_000, kind="purchase", reason="test credits")
     rnd = random.Random(7)
     for n in range(300):
         site, person = rnd.choice(sites), rnd.choice(people)

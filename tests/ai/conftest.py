@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import credits, runtime
+from core import credits, runtime, tenancy
 from core.runtime import Runtime
 from tests import factories as f
 from tests.ai.helpers import API_KEY, World, configure
@@ -33,5 +33,5 @@ def world(rt, fake) -> World:
         actor = f.owner_actor(s, acct)
         site = f.site(s, acct)
         sector = f.sector(s, site)
-        credits.grant(s, actor, amount=1000, kind="purchase", reason="test credits")
+        credits.grant(s, tenancy.operator_actor(acct.id), amount=1000, kind="purchase", reason="test credits")
         return World(acct.id, actor, site.id, sector.id)

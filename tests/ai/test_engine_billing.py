@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core import credits, pricing, usage
+from core import credits, pricing, tenancy, usage
 from core.ai import engine
 from core.ai.errors import AIOutputError, AIProviderError
 from core.errors import InsufficientCredits
@@ -22,7 +22,8 @@ ARTICLE_3000 = "<h2>Grip</h2><p>" + "lugs " * 2999 + "</p>"
 
 def _spend_down_to(rt, w, left: int) -> None:
     with rt.transaction() as s:
-        credits.grant(s, w.actor, amount=left - credits.balance(s, w.actor), kind="adjustment", reason="test")
+        op = tenancy.operator_actor(w.account_id)
+        credits.grant(s, op, amount=left - credits.balance(s, op), kind="adjustment", reason="test")
 
 
 def _rows(rt, account_id: int) -> tuple[list[CreditUsageLog], int]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select, text
 
-from core import ai_settings, credits
+from core import ai_settings, credits, tenancy
 from core.ai import engine
 from core.ai.base import Progress
 from core.ai.errors import AIOutputError, AIProviderError
@@ -115,7 +115,7 @@ def test_clustering_output_that_stays_wrong_fails_and_charges_nothing(rt, fake, 
 def test_insufficient_credits_refused_before_any_request(rt, fake, world):
     cid = cluster(rt, world)
     with rt.transaction() as s:
-        credits.grant(s, world.actor, amount=-995, kind="adjustment", reason="leave 5")
+        credits.grant(s, tenancy.operator_actor(world.account_id), amount=-995, kind="adjustment", reason="leave 5")
     fake.reply_json({"ideas": [IDEA]})
     with pytest.raises(InsufficientCredits, match="needs 10 credits but the account has 5"):
         engine.generate_ideas(rt, world.actor, cluster_id=cid, count=5)

@@ -81,7 +81,7 @@ def test_another_accounts_objects_are_not_found(rt, fake, world):
     with rt.transaction() as s:
         other = f.account(s)
         stranger = f.actor(s, f.user(s, other, role=Role.owner))
-        credits.grant(s, stranger, amount=100, kind="purchase", reason="x")
+        credits.grant(s, tenancy.operator_actor(other.id), amount=100, kind="purchase", reason="x")
     with pytest.raises(NotFound):
         engine.generate_ideas(rt, stranger, cluster_id=cid)
     with rt.transaction() as s:

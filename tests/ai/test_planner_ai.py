@@ -66,7 +66,8 @@ def test_ai_cluster_estimate_and_run_on_the_new_keywords(rt, fake, world):
 def test_no_key_and_no_credits_are_domain_errors(rt, fake, world):
     cid = cluster(rt, world, name="Broke", kws=("x",))
     with rt.transaction() as s:
-        credits.grant(s, world.actor, amount=-balance(rt, world), kind="adjustment", reason="empty it")
+        credits.grant(s, tenancy.operator_actor(world.account_id), amount=-balance(rt, world), kind="adjustment",
+                      reason="empty it")
     with rt.transaction() as s:
         assert not planner_ai.estimate_ideas(s, world.actor, cluster_ids=[cid]).affordable
     with pytest.raises(InsufficientCredits):

@@ -1,5 +1,6 @@
-"""Credit usage and credits screens: charts from SQL aggregates, filters, keyset "load more", adding credits, and
-editors kept out."""
+"""Credit usage and credits screens: charts from SQL aggregates, filters, keyset "load more", adding credits (platform
+admins only: the system account's owner for any account they choose, a developer for the sidebar's account; customer
+owners and admins read their ledger), and editors kept out."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import auth, credits, sites
+from core import auth, credits, sites, tenancy
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
 
@@ -100,7 +101,7 @@ def test_owner_adds_credits_and_pages_the_ledger(app_db, world):
     at.number_input(key="grant_amount").set_value(250)
     at.text_input(key="grant_reason").input("Invoice 42 refund")
     click(at, "grant_submit")
-    assert texts(at.success) == ["+250 credits (refund) added to the ledger."]
+    assert texts(at.success) == ["+250 credits (refund) added to the ledger of “My Agency (my-agency)”."]
     assert _metrics(at)["Balance"] == f"{before + 250:,} credits"
     ledger = at.container(key="credits_ledger").dataframe[0].value
     assert (ledger["Kind"][0], ledger["Amount"][0], ledger["Description"][0]) == ("refund", "+250",
@@ -150,3 +151,61 @@ def test_sites_of_the_filter_are_the_accounts_active_sites(app_db, world):
         names = {x.id: x.name for x in sites.list_sites(s, app_db.actor(s), active_only=True)}
     at = go(login(), USAGE)
     assert at.multiselect(key="usage_sites").options == [names[i] for i in names]
+
+
+def _customer(app_db, name: str, email: str, role: Role, *, opening: int = 0) -> int:
+    """A customer account with one user (and an opening balance the platform team added); its id."""
+    app_db.add_customer_user(name, email, role)
+    with app_db.tx() as s:
+        account_id = app_db.user(s, email).account_id
+        if opening:
+            credits.grant(s, tenancy.operator_actor(account_id), amount=opening, kind="purchase", reason="Invoice 1")
+    return account_id
+
+
+def _balance_of(app_db, account_id: int) -> int:
+    with app_db.tx() as s:
+        return credits.balance(s, tenancy.operator_actor(account_id))
+
+
+@pytest.mark.parametrize("role", [Role.owner, Role.admin])
+def test_a_customer_owner_or_admin_reads_the_ledger_but_adds_nothing(app_db, world, role):
+    email = f"customer-{role.value}@example.com"
+    _customer(app_db, f"Customer {role.value}", email, role, opening=300)
+    at = go(login(email, PASSWORD), CREDITS)
+    assert not at.error and _metrics(at) == {"Balance": "300 credits"}
+    ledger = at.container(key="credits_ledger").dataframe[0].value
+    assert (list(ledger["Amount"]), list(ledger["Description"])) == (["+300"], ["Invoice 1"])
+    assert credits.GRANT_REFUSED in texts(at.caption)
+    assert "grant_submit" not in _keys(at) and not at.number_input and not at.text_input
+
+
+def test_the_system_owner_tops_up_the_customer_account_they_choose(app_db, world):
+    customer = _customer(app_db, "Buyer Co", "buyer@example.com", Role.owner)
+    at = go(login(), CREDITS)
+    own = _metrics(at)["Balance"]
+    with app_db.tx() as s:
+        system_account = app_db.actor(s).account_id
+    box = at.selectbox(key="grant_account")
+    assert "Buyer Co (buyer-co)" in box.options and box.value == system_account  # their own account first
+    box.set_value(customer)
+    at.number_input(key="grant_amount").set_value(700)
+    at.text_input(key="grant_reason").input("Invoice 99")
+    click(at, "grant_submit")
+    assert texts(at.success) == ["+700 credits (purchase) added to the ledger of “Buyer Co (buyer-co)”."]
+    assert _balance_of(app_db, customer) == 700 and _metrics(at)["Balance"] == own  # their own account: untouched
+
+
+def test_a_developer_tops_up_the_account_picked_in_the_sidebar(app_db, world):
+    customer = _customer(app_db, "Picked Co", "picked@example.com", Role.owner, opening=10)
+    app_db.add_user("credits-dev@example.com", Role.developer)
+    at = login("credits-dev@example.com", PASSWORD)
+    at.sidebar.selectbox(key="scope_account_id").set_value(customer).run()
+    go(at, CREDITS)
+    assert _metrics(at)["Balance"] == "10 credits" and "grant_account" not in {b.key for b in at.selectbox}
+    assert "To “Picked Co”, the account picked in the sidebar." in texts(at.caption)
+    at.number_input(key="grant_amount").set_value(90)
+    at.text_input(key="grant_reason").input("Goodwill")
+    click(at, "grant_submit")
+    assert texts(at.success) == ["+90 credits (purchase) added to the ledger of “Picked Co”."]
+    assert _metrics(at)["Balance"] == "100 credits" == f"{_balance_of(app_db, customer)} credits"
