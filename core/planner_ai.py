@@ -47,7 +47,8 @@ class PlanEstimate:
                                                  if self.available > self.items else ""))
         text = (f"Estimated cost: up to {self.credits:,} credits for {what} — {self.calls} AI call(s) on "
                 f"{self.model}. Balance: {self.balance:,} credits.")
-        return text if self.affordable else text + " Not enough credits: add credits first."
+        short = " Not enough credits: the platform team tops up accounts on the Credits screen."
+        return text if self.affordable else text + short
 
 
 @dataclass

@@ -57,7 +57,8 @@ def _ai_estimate(at, balance: int) -> int:
     click(at, "cl_ai_estimate")
     shown = (texts(at.info) + texts(at.error))[-1]
     found = re.fullmatch(rf"Estimated cost: up to (\d+) credits for 7 keyword\(s\) — 1 AI call\(s\) on gpt-4o-mini\. "
-                         rf"Balance: {balance:,} credits\.( Not enough credits: add credits first\.)?", shown)
+                         rf"Balance: {balance:,} credits\.( Not enough credits: the platform team tops up accounts "
+                         rf"on the Credits screen\.)?", shown)
     assert found, shown
     estimate = int(found.group(1))
     assert estimate > 0 and at.button(key="cl_ai_run").label == f"Run AI clustering (up to {estimate:,} credits)"
@@ -215,7 +216,8 @@ def test_ai_clustering_needs_the_estimated_credits(app_db, world, fake):
         _set_balance(app_db, 0)
         at = _page(app_db)
         _ai_estimate(at, 0)
-        assert texts(at.error)[-1].endswith("Not enough credits: add credits first.")
+        assert texts(at.error)[-1].endswith("Not enough credits: the platform team tops up accounts on the Credits "
+                                            "screen.")
         assert at.button(key="cl_ai_run").disabled
         # An estimate made while the balance sufficed, spent elsewhere before the click: the run refuses.
         _set_balance(app_db, funded)
@@ -223,7 +225,8 @@ def test_ai_clustering_needs_the_estimated_credits(app_db, world, fake):
         _set_balance(app_db, 0)
         click(at, "cl_ai_run")
         finish_job(at, JOB)
-        assert texts(at.error) == [f"This needs {estimate} credits but the account has 0. Add credits and try again."]
+        assert texts(at.error) == [f"This needs {estimate} credits but the account has 0. The platform team tops up "
+                                   "accounts on the Credits screen."]
         assert fake.requests == [] and _clusters(app_db, world) == {} and app_db.balance() == 0
     finally:
         _set_balance(app_db, funded)
