@@ -17,8 +17,8 @@ M = TypeVar("M", bound=Base)
 ADMIN_ROLES = frozenset({Role.developer, Role.owner, Role.admin})
 # Owners and admins of the system account (the team running the dashboard) also administer the platform.
 PLATFORM_ACCOUNT_ROLES = frozenset({Role.owner, Role.admin})
-PLATFORM_ONLY = ("Providers, AI models and the keyword library are shared by every account: only developers and the "
-                 "system account's owners and admins may change them.")
+PLATFORM_ONLY = ("Providers, AI models, prices, the system AI defaults and the keyword library are shared by every "
+                 "account: only developers and the system account's owners and admins may change them.")
 ACCOUNT_WIDE_ROLES = frozenset({Role.developer, Role.owner, Role.admin, Role.system_bot})
 # Models whose rows with account_id NULL are global defaults every account may read.
 GLOBAL_ROWS_READABLE = frozenset({"author_profile", "strategy"})
@@ -45,7 +45,7 @@ class Actor:
 
     @property
     def is_platform_admin(self) -> bool:
-        """May change what every account shares (providers, AI models, the keyword library)."""
+        """May change what every account shares (providers, AI models, prices, AI defaults, the keyword library)."""
         return self.is_developer or (self.platform and self.role in PLATFORM_ACCOUNT_ROLES)
 
     @property

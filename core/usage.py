@@ -222,7 +222,7 @@ def _by_site(session: Session, actor: Actor, qy: Query) -> list[Group]:
 
 
 def _by_model(session: Session, actor: Actor, qy: Query) -> list[Group]:
-    return _grouped(session, qy, _by(actor, qy, "model", L.model_used), NO_SITE)
+    return _grouped(session, qy, _by(actor, qy, "model", L.model_used), "(none)")  # model names are never NULL
 
 
 def _by_user(session: Session, actor: Actor, qy: Query) -> list[Group]:
