@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from core import clustering, planner, tenancy
+from core import clustering, clusters, tenancy
 from core.clustering import KeywordItem
 from core.errors import Conflict, LimitExceeded, ValidationFailed
 from core.tenancy import Actor
@@ -305,5 +305,5 @@ def apply(session: Session, actor: Actor, *, preview: Preview, extend_existing: 
     moves = [(kid, target[name]) for name, ids in groups.items() for kid in ids]
     mapped = _map(session, p, moves)
     touched = set(target.values()) | {p.origin[kid] for kid, _ in moves if p.origin[kid] is not None}
-    planner.refresh_cluster_stats(session, sorted(touched))
+    clusters.refresh_stats(session, sorted(touched))
     return ApplyResult(created, extended, mapped, planned - mapped, sorted(set(target.values())))

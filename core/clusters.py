@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from core import planner, tenancy
-from core.errors import Conflict, ValidationFailed
+from core import tenancy
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.tenancy import Actor
 from core.text import clean_name
 from db.base import utcnow
@@ -29,6 +29,7 @@ from db.models import Clusters, Content, ContentAttribute, ContentIdeas, Keyword
 
 PAGE = 50
 MAX_PAGE = 500
+STATS_CHUNK = 1000
 # sort key → (column, descending); ties broken by id in the same direction (keyset pagination)
 SORTS: dict[str, tuple[ColumnElement, bool]] = {
     "volume": (Clusters.volume, True), "keywords": (Clusters.keywords_count, True),
@@ -187,10 +188,56 @@ def create(session: Session, actor: Actor, *, site_id: int, sector_id: int, name
         taken.deleted_at = None
         taken.description = (description or "").strip()[:5000] or taken.description
         session.flush()
-        planner.refresh_cluster_stats(session, [taken.id])
+        refresh_stats(session, [taken.id])
         return taken
-    return planner.create_cluster(session, actor, site_id=site_id, sector_id=sector.id, name=name,
-                                  description=description)
+    cluster = Clusters(account_id=sector.account_id, site_id=sector.site_id, sector_id=sector.id, name=name,
+                       description=(description or "").strip()[:5000])
+    session.add(cluster)
+    session.flush()
+    return cluster
+
+
+def in_sector(session: Session, actor: Actor, *, cluster_id: int, sector_id: int) -> Clusters:
+    """The cluster, which must be visible to the actor and in the given sector."""
+    cluster = tenancy.get(session, actor, Clusters, cluster_id)
+    if cluster.sector_id != sector_id:
+        raise ValidationFailed(f"Cluster “{cluster.name}” belongs to another sector; a keyword and its cluster "
+                               "must be in the same sector.")
+    return cluster
+
+
+def assign_keywords(session: Session, actor: Actor, *, keyword_ids: list[int], cluster_id: int) -> int:
+    """Map keywords to a cluster of their own sector; returns how many moved."""
+    tenancy.require_write(actor)
+    cluster = tenancy.get(session, actor, Clusters, cluster_id, write=True)
+    ids = sorted({int(i) for i in keyword_ids})
+    found = session.execute(tenancy.scoped(select(Keywords.id, Keywords.sector_id, Keywords.cluster_id)
+                                           .where(Keywords.id.in_(ids)), Keywords, actor)).all()
+    if len(found) != len(ids):
+        missing = sorted(set(ids) - {r.id for r in found})
+        raise NotFound(f"Keyword(s) {', '.join(map(str, missing[:10]))} were not found.")
+    foreign = [r.id for r in found if r.sector_id != cluster.sector_id]
+    if foreign:
+        raise ValidationFailed(f"{len(foreign)} keyword(s) are in another sector than cluster “{cluster.name}”; "
+                               "a keyword and its cluster must be in the same sector.")
+    previous = {r.cluster_id for r in found if r.cluster_id}
+    session.execute(update(Keywords).where(Keywords.id.in_(ids))
+                    .values(cluster_id=cluster.id, status=KeywordStatus.mapped))
+    refresh_stats(session, sorted(previous | {cluster.id}))
+    return len(ids)
+
+
+def refresh_stats(session: Session, cluster_ids: list[int]) -> None:
+    """Recompute keyword count, total volume and status of clusters in SQL (set-based: one UPDATE per chunk)."""
+    live = and_(Keywords.cluster_id == Clusters.id, Keywords.deleted_at.is_(None))
+    count = select(func.count(Keywords.id)).where(live).scalar_subquery()
+    volume = select(func.coalesce(func.sum(Keywords.volume), 0)).where(live).scalar_subquery()
+    ids = sorted({int(i) for i in cluster_ids})
+    for start in range(0, len(ids), STATS_CHUNK):  # bounded IN lists: thousands of clusters after a clustering run
+        session.execute(update(Clusters).where(Clusters.id.in_(ids[start:start + STATS_CHUNK]))
+                        .values(keywords_count=count, volume=volume,
+                                status=case((count > 0, ClusterStatus.mapped.value), else_=ClusterStatus.new.value))
+                        .execution_options(synchronize_session="fetch"))
 
 
 def rename(session: Session, actor: Actor, *, cluster_id: int, name: str, description: str | None = None) -> Clusters:
@@ -233,7 +280,7 @@ def merge(session: Session, actor: Actor, *, source_ids: list[int], target_id: i
     for model in (Content, ContentAttribute):
         session.execute(update(model).where(_in(model.cluster_id, ids)).values(cluster_id=target.id))
     session.execute(update(Clusters).where(_in(Clusters.id, ids)).values(deleted_at=utcnow()))
-    planner.refresh_cluster_stats(session, [target.id, *ids])
+    refresh_stats(session, [target.id, *ids])
     return MergeResult(target.id, len(ids), keywords, ideas, tasks)
 
 
@@ -250,7 +297,7 @@ def split(session: Session, actor: Actor, *, cluster_id: int, keyword_ids: list[
         raise ValidationFailed(f"{len(ids) - inside} of the selected keywords are not in cluster “{source.name}”.")
     new = create(session, actor, site_id=source.site_id, sector_id=source.sector_id, name=name,
                  description=description)
-    planner.assign_to_cluster(session, actor, keyword_ids=ids, cluster_id=new.id)
+    assign_keywords(session, actor, keyword_ids=ids, cluster_id=new.id)
     return new
 
 
@@ -273,7 +320,7 @@ def delete(session: Session, actor: Actor, *, cluster_ids: list[int]) -> DeleteR
     unassigned = session.execute(update(ContentIdeas).where(_in(ContentIdeas.keyword_cluster_id, ids))
                                  .values(keyword_cluster_id=None)).rowcount
     session.execute(update(Clusters).where(_in(Clusters.id, ids)).values(deleted_at=utcnow()))
-    planner.refresh_cluster_stats(session, ids)
+    refresh_stats(session, ids)
     return DeleteResult(len(ids), released, unassigned)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import accounts, credits, demo_content, demo_keywords, demo_usage, planner, sites, tenancy, users
+from core import accounts, clusters, credits, demo_content, demo_keywords, demo_usage, sites, tenancy, users
 from core.demo_keywords import KeywordRow
 from core.errors import Conflict, ValidationFailed
 from core.tenancy import Actor
@@ -201,7 +201,7 @@ def _keywords(session: Session, act: Actor, placed: list[tuple[Site, list[Sector
         by_norm = {r.norm: r for r in bucket}
         cluster_of: dict[str, int] = {}
         for g in groups:
-            cluster = planner.create_cluster(session, act, site_id=site.id, sector_id=sector.id, name=g.name,
+            cluster = clusters.create(session, act, site_id=site.id, sector_id=sector.id, name=g.name,
                                              description=f"Keywords sharing “{g.name.lower()}”.")
             cluster.created_at = cluster.updated_at = clustered
             cluster_of.update(dict.fromkeys(g.norms, cluster.id))
@@ -218,5 +218,5 @@ def _keywords(session: Session, act: Actor, placed: list[tuple[Site, list[Sector
             events.append(demo_usage.UsageEvent(clustered - timedelta(minutes=batches - b), "admin", "clustering",
                                                 site.id, "sector", sector.id, f"{size} keywords of {sector.name}",
                                                 items=size))
-    planner.refresh_cluster_stats(session, [c.id for c in infos])
+    clusters.refresh_stats(session, [c.id for c in infos])
     return infos, events

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from core import planner
+from core import ideas
 from core.demo_usage import UsageEvent
 from core.tenancy import Actor
 from core.text import slugify
@@ -131,7 +131,7 @@ def build(session: Session, actor: Actor, *, clusters: list[ClusterInfo], people
     """Ideas → tasks → content → images for the biggest clusters of every sector, dated across the period."""
     result = PipelineResult()
     span = now - start
-    ideas: list[tuple[ContentIdeas, ClusterInfo, datetime, str]] = []
+    planned: list[tuple[ContentIdeas, ClusterInfo, datetime, str]] = []
     picked = _biggest(clusters)
     rng.shuffle(picked)
     for n, cluster in enumerate(picked):
@@ -140,15 +140,15 @@ def build(session: Session, actor: Actor, *, clusters: list[ClusterInfo], people
         at = start + timedelta(days=1.5) + (span - timedelta(days=5.5)) * ((n + rng.random()) / len(picked))
         who = _who(rng, cluster.site_id, editor_sites)
         for title, structure, keywords in _idea_titles(rng, cluster, now.year):
-            idea = planner.create_idea(session, actor, cluster_id=cluster.id, title=title, content_structure=structure,
-                                       description=f"Targets “{keywords[0]}” and related searches.",
-                                       target_keywords=keywords, estimated_word_count=rng.choice((1200, 1500, 2000)))
+            idea = ideas.create(session, actor, cluster_id=cluster.id, title=title, content_structure=structure,
+                                description=f"Targets “{keywords[0]}” and related searches.",
+                                target_keywords=keywords, estimated_word_count=rng.choice((1200, 1500, 2000)))
             idea.created_at = idea.updated_at = at
-            ideas.append((idea, cluster, at, who))
+            planned.append((idea, cluster, at, who))
         result.events.append(UsageEvent(at, who, "idea_generation", cluster.site_id, "cluster", cluster.id,
                                         f"{IDEAS_PER_CLUSTER} ideas", items=IDEAS_PER_CLUSTER))
-    result.ideas = len(ideas)
-    tasks = _tasks(session, ideas, people, rng, now)
+    result.ideas = len(planned)
+    tasks = _tasks(session, planned, people, rng, now)
     result.tasks = len(tasks)
     _content(session, tasks, rng, now, result)
     session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from core import planner, tenancy
+from core import clusters, tenancy
 from core.errors import Conflict, ValidationFailed
 from core.tenancy import Actor
 from core.text import clean_name
@@ -104,21 +104,25 @@ def _keywords(value: list[str] | str | None) -> list[str]:
     return [k.strip() for k in items if k and k.strip()]
 
 
-def create(session: Session, actor: Actor, *, site_id: int, sector_id: int, title: str, cluster_id: int | None = None,
-           description: str = "", content_type: str = ContentType.post,
+def create(session: Session, actor: Actor, *, title: str, site_id: int | None = None, sector_id: int | None = None,
+           cluster_id: int | None = None, description: str = "", content_type: str = ContentType.post,
            content_structure: str = ContentStructure.article, target_keywords: list[str] | str | None = None,
            estimated_word_count: int = 1000) -> ContentIdeas:
-    """An idea written by hand, for a cluster of the sector or (until one is picked) for none."""
+    """An idea for a cluster (its site and sector by default) or, until one is picked, for none in a sector."""
+    if cluster_id is not None and (site_id is None or sector_id is None):
+        cluster = tenancy.get(session, actor, Clusters, cluster_id, write=True)
+        site_id, sector_id = cluster.site_id, cluster.sector_id
+    if site_id is None or sector_id is None:
+        raise ValidationFailed("An idea needs a cluster, or a site and a sector.")
     sector = tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
-    fields = {"title": title, "description": description, "content_type": content_type,
-              "content_structure": content_structure, "target_keywords": _keywords(target_keywords),
-              "estimated_word_count": estimated_word_count}
-    if cluster_id is not None:
-        planner.cluster_in_sector(session, actor, cluster_id=cluster_id, sector_id=sector.id)
-        return planner.create_idea(session, actor, cluster_id=cluster_id, **fields)
+    cluster_row = clusters.in_sector(session, actor, cluster_id=cluster_id, sector_id=sector.id) \
+        if cluster_id is not None else None
     idea = ContentIdeas(account_id=sector.account_id, site_id=sector.site_id, sector_id=sector.id,
+                        keyword_cluster_id=cluster_row.id if cluster_row else None,
                         idea_title=clean_name(title, "Idea title"), status=IdeaStatus.new)
-    _set_fields(idea, **{k: v for k, v in fields.items() if k != "title"})
+    _set_fields(idea, description=description or "", content_type=content_type,
+                content_structure=content_structure, target_keywords=_keywords(target_keywords),
+                estimated_word_count=estimated_word_count)
     session.add(idea)
     session.flush()
     return idea
@@ -166,7 +170,7 @@ def update(session: Session, actor: Actor, *, idea_id: int, title: str | None = 
     if title is not None:
         idea.idea_title = clean_name(title, "Idea title")
     if cluster_id is not None:
-        idea.keyword_cluster_id = planner.cluster_in_sector(session, actor, cluster_id=cluster_id,
+        idea.keyword_cluster_id = clusters.in_sector(session, actor, cluster_id=cluster_id,
                                                             sector_id=idea.sector_id).id
     elif clear_cluster:
         idea.keyword_cluster_id = None

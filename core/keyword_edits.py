@@ -3,18 +3,83 @@ filtered set (one UPDATE … WHERE built from the same filters as the list, neve
 clusters' counters refreshed in SQL. The caller commits."""
 from __future__ import annotations
 
+import unicodedata
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from core import planner, tenancy
-from core.errors import NotFound, ValidationFailed
+from core import clusters, tenancy
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.keywords import Deleted, KeywordFilter, where_clause
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import KeywordStatus
 from db.models import Keywords
+
+MAX_KEYWORD = 500
+
+# ---------------------------------------------------------------- values and new keywords
+
+
+def normalize_keyword(text: str) -> tuple[str, str]:
+    """(display form, de-duplication key): NFKC, trimmed, inner spaces folded; the key is case-folded."""
+    display = " ".join(unicodedata.normalize("NFKC", text or "").split())
+    if not display:
+        raise ValidationFailed("A keyword cannot be empty.")
+    if len(display) > MAX_KEYWORD:
+        raise ValidationFailed(f"A keyword may have at most {MAX_KEYWORD} characters ({len(display)} given).")
+    return display, display.casefold()
+
+
+def bounded_int(value: object, what: str, low: int, high: int) -> int | None:
+    """A whole number within [low, high], or None for an empty value."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{what} must be a whole number, not “{value}”.") from exc
+    if not low <= number <= high:
+        raise ValidationFailed(f"{what} must be between {low} and {high:,} ({number:,} given).")
+    return number
+
+
+def parse_cpc(value: object) -> Decimal | None:
+    """A cost per click in cents precision, or None for an empty value."""
+    if value is None or value == "":
+        return None
+    try:
+        cpc = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed(f"CPC must be an amount like 1.25, not “{value}”.") from exc
+    if cpc < 0 or cpc > Decimal("99999999"):
+        raise ValidationFailed("CPC must be between 0 and 99,999,999.")
+    return cpc
+
+
+def create_keyword(session: Session, actor: Actor, *, site_id: int, sector_id: int, keyword: str,
+                   volume: object = None, difficulty: object = None, cpc: object = None, intent: str | None = None,
+                   cluster_id: int | None = None) -> Keywords:
+    """One keyword in a sector; duplicates (after normalisation) are refused."""
+    sector = tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
+    display, norm = normalize_keyword(keyword)
+    if session.scalar(select(Keywords.id).where(Keywords.sector_id == sector.id, Keywords.keyword_norm == norm)):
+        raise Conflict(f"“{display}” is in sector “{sector.name}” already.")
+    cluster = clusters.in_sector(session, actor, cluster_id=cluster_id, sector_id=sector.id) if cluster_id else None
+    kw = Keywords(account_id=sector.account_id, site_id=sector.site_id, sector_id=sector.id, keyword=display,
+                  keyword_norm=norm, volume=bounded_int(volume, "Volume", 0, 2_000_000_000),
+                  difficulty=bounded_int(difficulty, "Difficulty", 0, 100), cpc=parse_cpc(cpc),
+                  intent=(intent or None) and intent.strip()[:100],
+                  cluster_id=cluster.id if cluster else None,
+                  status=KeywordStatus.mapped if cluster else KeywordStatus.new)
+    session.add(kw)
+    session.flush()
+    if cluster:
+        clusters.refresh_stats(session, [cluster.id])
+    return kw
+
 
 # ---------------------------------------------------------------- inline edits
 
@@ -22,13 +87,13 @@ EDITABLE = ("volume", "difficulty", "intent", "cpc", "status", "cluster_id", "di
 
 
 def _parse(field_name: str, raw: object) -> object:
-    """One edited cell, validated as planner.create_keyword validates a new keyword."""
+    """One edited cell, validated as create_keyword validates a new keyword."""
     if field_name == "volume":
-        return planner._bounded_int(raw, "Volume", 0, 2_000_000_000)
+        return bounded_int(raw, "Volume", 0, 2_000_000_000)
     if field_name == "difficulty":
-        return planner._bounded_int(raw, "Difficulty", 0, 100)
+        return bounded_int(raw, "Difficulty", 0, 100)
     if field_name == "cpc":
-        return planner._cpc(raw)
+        return parse_cpc(raw)
     if field_name == "intent":
         intent = str(raw).strip() if raw is not None else ""
         if len(intent) > 100:
@@ -60,7 +125,7 @@ def _planned(session: Session, actor: Actor, kw: Keywords, change: dict[str, obj
     if "cluster_id" in values:
         cid = values["cluster_id"]
         if cid is not None:
-            planner.cluster_in_sector(session, actor, cluster_id=cid, sector_id=kw.sector_id)
+            clusters.in_sector(session, actor, cluster_id=cid, sector_id=kw.sector_id)
             if status == KeywordStatus.new:
                 raise ValidationFailed("a keyword in a cluster is mapped; clear its cluster to make it new.")
         elif status == KeywordStatus.mapped:
@@ -98,7 +163,7 @@ def update_keywords(session: Session, actor: Actor, *, changes: dict[int, dict[s
         for name, value in values.items():
             setattr(kw, name, value)
     session.flush()
-    planner.refresh_cluster_stats(session, sorted(touched))
+    clusters.refresh_stats(session, sorted(touched))
     return len(ids)
 
 
@@ -139,7 +204,7 @@ def bulk_update(session: Session, actor: Actor, *, site_id: int, sector_id: int,
                                   .distinct())) if act in _MOVES_COUNTERS else set()
     changed = session.execute(update(Keywords).where(where).values(**values),
                               execution_options={"synchronize_session": False}).rowcount
-    planner.refresh_cluster_stats(session, sorted(touched | ({target} if target else set())))
+    clusters.refresh_stats(session, sorted(touched | ({target} if target else set())))
     session.expire_all()  # the UPDATE bypassed loaded objects
     return int(changed or 0)
 
@@ -168,7 +233,7 @@ def _bulk_values(session: Session, actor: Actor, act: BulkAction, sector_id: int
     if act == BulkAction.assign_cluster:
         if cluster_id is None:
             raise ValidationFailed("Pick the cluster to assign the keywords to.")
-        cluster = planner.cluster_in_sector(session, actor, cluster_id=cluster_id, sector_id=sector_id)
+        cluster = clusters.in_sector(session, actor, cluster_id=cluster_id, sector_id=sector_id)
         elsewhere = Keywords.cluster_id.is_(None) | (Keywords.cluster_id != cluster.id)
         return ({"cluster_id": cluster.id, "status": KeywordStatus.mapped},
                 elsewhere | (Keywords.status != KeywordStatus.mapped), cluster.id)

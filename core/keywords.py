@@ -131,7 +131,7 @@ def _escape_like(text: str) -> str:
 
 
 def _search_key(text: str) -> str:
-    """The search term in the form of keyword_norm (see planner.normalize_keyword)."""
+    """The search term in the form of keyword_norm (see keyword_edits.normalize_keyword)."""
     return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, exists, func, insert, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from core import planner, tenancy
+from core import keyword_edits, tenancy
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.library_csv import ParsedSeed, parse_seed_csv
 from core.tenancy import Actor
@@ -105,7 +105,7 @@ def list_seeds(session: Session, actor: Actor, *, industry_sector_id: int, searc
     if not include_inactive:
         base = base.where(SeedKeyword.is_active.is_(True))
     if search and search.strip():
-        base = base.where(SeedKeyword.keyword_norm.contains(planner.normalize_keyword(search)[1], autoescape=True))
+        base = base.where(SeedKeyword.keyword_norm.contains(keyword_edits.normalize_keyword(search)[1], autoescape=True))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     volume = func.coalesce(SeedKeyword.volume, -1)
     if after is not None:
@@ -118,8 +118,8 @@ def list_seeds(session: Session, actor: Actor, *, industry_sector_id: int, searc
 
 
 def _metrics(volume: object, difficulty: object, cpc: object, intent: str | None) -> dict:
-    return {"volume": planner._bounded_int(volume, "Volume", 0, 2_000_000_000),
-            "difficulty": planner._bounded_int(difficulty, "Difficulty", 0, 100), "cpc": planner._cpc(cpc),
+    return {"volume": keyword_edits.bounded_int(volume, "Volume", 0, 2_000_000_000),
+            "difficulty": keyword_edits.bounded_int(difficulty, "Difficulty", 0, 100), "cpc": keyword_edits.parse_cpc(cpc),
             "intent": (intent or "").strip()[:100] or None}
 
 
@@ -128,7 +128,7 @@ def create_seed(session: Session, actor: Actor, *, industry_sector_id: int, keyw
     """A new library keyword of an industry sector (platform admins)."""
     tenancy.require_platform_admin(actor)
     isec = _industry_sector(session, industry_sector_id)
-    display, norm = planner.normalize_keyword(keyword)
+    display, norm = keyword_edits.normalize_keyword(keyword)
     if session.scalar(select(SeedKeyword.id).where(SeedKeyword.industry_sector_id == isec.id,
                                                    SeedKeyword.keyword_norm == norm)):
         raise Conflict(f"“{display}” is in the library of “{isec.name}” already.")
@@ -238,7 +238,7 @@ def add_to_sector(session: Session, actor: Actor, *, site_id: int, sector_id: in
         inactive = _check_selected(session, ids, isec, site, sector.name)
         batches = [[*cond, SeedKeyword.id.in_(ids[i:i + CHUNK])] for i in range(0, len(ids), CHUNK)]
     elif search and search.strip():
-        batches = [[*cond, SeedKeyword.keyword_norm.contains(planner.normalize_keyword(search)[1], autoescape=True)]]
+        batches = [[*cond, SeedKeyword.keyword_norm.contains(keyword_edits.normalize_keyword(search)[1], autoescape=True)]]
     added = candidates = 0
     for where in batches:
         candidates += session.scalar(select(func.count(SeedKeyword.id)).where(*where)) or 0

@@ -14,8 +14,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import (BigInteger, Connection, Select, String, cast, delete, func, insert, literal, literal_column,
-                        select)
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 

@@ -236,7 +236,7 @@ PLAIN = "format specs (:…) and conversions (!…) are not allowed."
 @pytest.mark.parametrize(("bad", "message"), [
     ("{count:d}", f"Write variables plain, as {{count}}, not {{count:d}}: {PLAIN}"),
     ("{keywords!z}", f"Write variables plain, as {{keywords}}, not {{keywords!z}}: {PLAIN}"),
-    ("{keywords!r:>10} {count:{count}}", f"as {{keywords}}, {{count}}, not {{keywords!r:>10}}, {{count:{{count}}}}: "),
+    ("{keywords!r:>10} {count:{count}}", "as {keywords}, {count}, not {keywords!r:>10}, {count:{count}}: "),
     ("{cluster_name.upper}", "Unknown variable(s) {cluster_name.upper}. This prompt may use: "),
     ("{keywords[0]}", "Unknown variable(s) {keywords[0]}."),
     ("{0}", "Unknown variable(s) {0}."),

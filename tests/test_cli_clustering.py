@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core import clusters, credits, planner, runtime, tenancy
+from core import clusters, credits, keyword_edits, runtime, tenancy
 from db.models import Clusters, ContentIdeas, Keywords
 from tests import factories as f
 from tests.ai.helpers import API_KEY, configure
@@ -39,7 +39,7 @@ def test_cluster_preview_then_apply(fresh_database, tmp_path):
             sector = f.sector(s, site, name="Gear")
             actor = tenancy.operator_actor(acct.id)
             for i, t in enumerate(TEXTS):
-                planner.create_keyword(s, actor, site_id=site.id, sector_id=sector.id, keyword=t, volume=100 - i)
+                keyword_edits.create_keyword(s, actor, site_id=site.id, sector_id=sector.id, keyword=t, volume=100 - i)
             refs = (acct.slug, site.slug, sector.slug)
         where = ("--account", refs[0], "--site", refs[1], "--sector", "gear")
         preview = _cli(url, tmp_path, "cluster", *where)

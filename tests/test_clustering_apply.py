@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import select
 
-from core import clustering_apply, clusters, planner
+from core import clustering_apply, clusters, keyword_edits
 from core.errors import Conflict, ValidationFailed
 from db.base import utcnow
 from db.enums import KeywordStatus
@@ -24,7 +24,7 @@ def w(session):
     actor = f.owner_actor(session, acct)
     site = f.site(session, acct)
     sector = f.sector(session, site)
-    ids = {t: planner.create_keyword(session, actor, site_id=site.id, sector_id=sector.id, keyword=t,
+    ids = {t: keyword_edits.create_keyword(session, actor, site_id=site.id, sector_id=sector.id, keyword=t,
                                      volume=1000 - 10 * i).id for i, t in enumerate(SHOES + GRINDERS + LONERS)}
     opened = []
 
@@ -73,7 +73,7 @@ def test_apply_creates_clusters_and_maps_keywords(w):
 def test_apply_refuses_keywords_changed_since_the_preview(w):
     p = _preview(w)
     other = clusters.create(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, name="Manual work")
-    planner.assign_to_cluster(w.s, w.actor, keyword_ids=[w.ids["manual coffee grinder"]], cluster_id=other.id)
+    clusters.assign_keywords(w.s, w.actor, keyword_ids=[w.ids["manual coffee grinder"]], cluster_id=other.id)
     w.s.get(Keywords, w.ids["best trail running shoes"]).deleted_at = utcnow()
     w.s.flush()
     res = clustering_apply.apply(w.s, w.actor, preview=p)

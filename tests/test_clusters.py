@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import clusters, ideas, planner, tenancy
+from core import clusters, ideas, keyword_edits, tenancy
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from db.enums import ClusterStatus, IdeaStatus, KeywordStatus, Role
 from db.models import Clusters, ContentIdeas, Keywords, Tasks
@@ -21,7 +21,7 @@ def w(session):
 
 
 def _kw(w, text: str, *, volume=None, difficulty=None, cluster_id=None) -> int:
-    return planner.create_keyword(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, keyword=text, volume=volume,
+    return keyword_edits.create_keyword(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, keyword=text, volume=volume,
                                   difficulty=difficulty, cluster_id=cluster_id).id
 
 
@@ -41,7 +41,7 @@ def test_list_shows_sql_statistics_and_pages_by_keyset(w):
     a = _cluster(w, "Alpha", {"a1": (100, 10), "a2": (50, 30)})
     b = _cluster(w, "Beta", {"b1": (500, 80)})
     c = _cluster(w, "Gamma")
-    planner.create_idea(w.s, w.actor, cluster_id=a, title="Idea A")
+    ideas.create(w.s, w.actor, cluster_id=a, title="Idea A")
     page = clusters.list_clusters(w.s, w.actor, sector_id=w.sector.id, limit=2)
     assert page.total == 3 and [r.name for r in page.rows] == ["Beta", "Alpha"]
     alpha = page.rows[1]
@@ -72,7 +72,7 @@ def test_merge_moves_keywords_ideas_and_tasks_and_deletes_sources(w):
     target = _cluster(w, "Target", {"t1": (10, 10)})
     src1 = _cluster(w, "Source one", {"s1": (20, 20), "s2": (30, 30)})
     src2 = _cluster(w, "Source two", {"s3": (40, 40)})
-    idea = planner.create_idea(w.s, w.actor, cluster_id=src1, title="Queued one")
+    idea = ideas.create(w.s, w.actor, cluster_id=src1, title="Queued one")
     task_id = ideas.queue(w.s, w.actor, idea_ids=[idea.id]).task_ids[0]
     res = clusters.merge(w.s, w.actor, source_ids=[src1, src2, target], target_id=target)
     assert (res.merged, res.keywords, res.ideas, res.tasks) == (2, 3, 1, 1)
@@ -106,7 +106,7 @@ def test_split_moves_selected_keywords_to_a_new_cluster(w):
 
 def test_delete_releases_keywords_unassigns_new_ideas_and_restore_by_create(w):
     cid = _cluster(w, "Old", {"k1": (10, 1), "k2": (20, 2)})
-    idea = planner.create_idea(w.s, w.actor, cluster_id=cid, title="Keep me")
+    idea = ideas.create(w.s, w.actor, cluster_id=cid, title="Keep me")
     res = clusters.delete(w.s, w.actor, cluster_ids=[cid])
     assert (res.clusters, res.keywords_released, res.ideas_unassigned) == (1, 2, 1)
     w.s.expire_all()
@@ -123,7 +123,7 @@ def test_delete_releases_keywords_unassigns_new_ideas_and_restore_by_create(w):
 
 def test_delete_refuses_a_cluster_with_writer_tasks(w):
     cid = _cluster(w, "Busy", {"k": (1, 1)})
-    idea = planner.create_idea(w.s, w.actor, cluster_id=cid, title="Being written")
+    idea = ideas.create(w.s, w.actor, cluster_id=cid, title="Being written")
     ideas.queue(w.s, w.actor, idea_ids=[idea.id])
     f.refused(w.s, Conflict, lambda: clusters.delete(w.s, w.actor, cluster_ids=[cid]), match="merge them")
     assert w.s.get(ContentIdeas, idea.id).status == IdeaStatus.queued
@@ -166,6 +166,6 @@ def test_refresh_cluster_stats_is_set_based_over_many_clusters(w):
     ids = [_cluster(w, f"C{i}") for i in range(3)]
     for i, cid in enumerate(ids):
         w.s.execute(Keywords.__table__.update().where(Keywords.id == _kw(w, f"x{i}", volume=7)).values(cluster_id=cid))
-    planner.refresh_cluster_stats(w.s, ids)
+    clusters.refresh_stats(w.s, ids)
     assert {(c.keywords_count, c.volume, c.status) for c in (_fresh(w, Clusters, i) for i in ids)} == {
         (1, 7, ClusterStatus.mapped)}

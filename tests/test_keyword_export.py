@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from core import keyword_export, planner, users
+from core import clusters, keyword_edits, keyword_export, users
 from core.errors import NotFound
 from core.keywords import KeywordFilter
 from db.enums import Role
@@ -54,7 +54,7 @@ def test_export_round_trip_reproduces_the_keywords(session, world):
 
 def test_formula_cells_are_neutralised(session, world):
     for kw in ("=SUM(A1:A9)", "+wordpress", "-wordpress", "@wordpress", "plain wordpress"):
-        planner.create_keyword(session, world["owner"], site_id=world["site"].id, sector_id=world["sector"].id,
+        keyword_edits.create_keyword(session, world["owner"], site_id=world["site"].id, sector_id=world["sector"].id,
                                keyword=kw, intent="=HYPERLINK(\"http://evil\")" if kw.startswith("=") else None)
     got = {r["Keyword"]: r for r in rows(export(session, world)[0])}
     assert set(got) == {"'=SUM(A1:A9)", "'+wordpress", "'-wordpress", "'@wordpress", "plain wordpress"}
@@ -65,12 +65,12 @@ def test_formula_cells_are_neutralised(session, world):
 
 def test_filters_bom_and_who_may_export(session, world):
     w = world
-    cluster = planner.create_cluster(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id, name="Host")
+    cluster = clusters.create(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id, name="Host")
     for i in range(1, 6):
-        planner.create_keyword(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id,
+        keyword_edits.create_keyword(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id,
                                keyword=f"wordpress hosting {i}", volume=i * 100,
                                cluster_id=cluster.id if i <= 2 else None)
-    planner.create_keyword(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id, keyword="themes")
+    keyword_edits.create_keyword(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id, keyword="themes")
     text, n = export(session, w, filters=KeywordFilter(search="HOSTING", volume_min=200), bom=True)
     assert text.startswith("\ufeffKeyword,Volume,") and n == 4
     mapped = rows(export(session, w, filters=KeywordFilter(status="mapped"))[0])

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core import clusters, keyword_edits
 from core import keyword_import as ki
-from core import planner
 from core.errors import AccessDenied, LimitExceeded, NotFound, ValidationFailed
 from db.base import utcnow
 from db.enums import Role
@@ -123,9 +123,9 @@ def test_utf16_big_endian_and_explicit_choices(session, world):
 
 def test_update_and_skip_existing_keywords_and_restore_deleted(session, world):
     sector = world["sector"]
-    planner.create_keyword(session, world["owner"], site_id=world["site"].id, sector_id=sector.id,
+    keyword_edits.create_keyword(session, world["owner"], site_id=world["site"].id, sector_id=sector.id,
                            keyword="WordPress Hosting", volume=10, difficulty=5, cpc="1.00", intent="commercial")
-    gone = planner.create_keyword(session, world["owner"], site_id=world["site"].id, sector_id=sector.id,
+    gone = keyword_edits.create_keyword(session, world["owner"], site_id=world["site"].id, sector_id=sector.id,
                                   keyword="old keyword", volume=1)
     gone.deleted_at = utcnow()
     gone.attributes = {"note": "kept"}
@@ -155,8 +155,8 @@ def test_update_and_skip_existing_keywords_and_restore_deleted(session, world):
 
 def test_update_refreshes_cluster_volume(session, world):
     w = world
-    cluster = planner.create_cluster(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id, name="Host")
-    planner.create_keyword(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id,
+    cluster = clusters.create(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id, name="Host")
+    keyword_edits.create_keyword(session, w["owner"], site_id=w["site"].id, sector_id=w["sector"].id,
                            keyword="wp hosting", volume=10, cluster_id=cluster.id)
     run(session, w, kf.csv_bytes(["Keyword", "Volume"], [["wp hosting", "990"]]))
     session.expire_all()

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
-from core import keyword_edits, keywords, planner, sites, users
+from core import clusters, keyword_edits, keywords, sites, users
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from core.keywords import Cursor, KeywordFilter
 from db.enums import Role
@@ -30,16 +30,16 @@ class World:
         self.site = sites.create_site(session, self.owner, name="Site")
         self.sector = sites.create_sector(session, self.owner, site_id=self.site.id, name="Main")
         self.other_sector = sites.create_sector(session, self.owner, site_id=self.site.id, name="Other")
-        self.c1 = planner.create_cluster(session, self.owner, site_id=self.site.id, sector_id=self.sector.id,
+        self.c1 = clusters.create(session, self.owner, site_id=self.site.id, sector_id=self.sector.id,
                                          name="Shoes")
-        self.c2 = planner.create_cluster(session, self.owner, site_id=self.site.id, sector_id=self.sector.id,
+        self.c2 = clusters.create(session, self.owner, site_id=self.site.id, sector_id=self.sector.id,
                                          name="Boots")
-        self.foreign_cluster = planner.create_cluster(session, self.owner, site_id=self.site.id,
+        self.foreign_cluster = clusters.create(session, self.owner, site_id=self.site.id,
                                                       sector_id=self.other_sector.id, name="Elsewhere")
         rnd = random.Random(7)
         base = datetime(2026, 1, 1, tzinfo=UTC)
         for i in range(60):
-            kw = planner.create_keyword(
+            kw = keyword_edits.create_keyword(
                 session, self.owner, site_id=self.site.id, sector_id=self.sector.id, keyword=f"Keyword {i:02d} red",
                 volume=rnd.choice([None, 10, 20, 20, 500, 1000]), difficulty=rnd.choice([None, 0, 35, 35, 100]),
                 cpc=rnd.choice([None, "0.5", "1.25", "1.25"]), intent=rnd.choice([None, "Informational",

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import library, planner, sites, tenancy
+from core import keyword_edits, library, sites, tenancy
 from core.errors import AccessDenied, Conflict, ValidationFailed
 from db.enums import Role
 from db.models import Keywords, SeedKeyword
@@ -68,7 +68,7 @@ def test_list_searches_and_pages_by_volume(w):
 def test_add_selected_to_the_sector_copies_metrics_and_skips_duplicates(w):
     a = _seed(w, "trail shoes", volume=1000, difficulty=30, cpc="0.80", intent="commercial")
     b = _seed(w, "Road Shoes", volume=500)
-    planner.create_keyword(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, keyword="road shoes", volume=7)
+    keyword_edits.create_keyword(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, keyword="road shoes", volume=7)
     res = library.add_to_sector(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, seed_ids=[a.id, b.id])
     assert (res.added, res.duplicates) == (1, 1)
     assert res.message == "Added 1 library keyword(s) to sector “Main”. 1 were in the sector already and were skipped."

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import overview, planner
+from core import clusters, ideas, keyword_edits, overview
 from core.errors import NotFound, ValidationFailed
 from db.enums import ContentStatus, SiteStatus, TaskStatus
 from db.models import Content, Tasks
@@ -19,12 +19,12 @@ def test_counts_by_status_per_stage(session):
     a = f.owner_actor(session, acct)
     site = f.site(session, acct)
     sec1, sec2 = f.sector(session, site), f.sector(session, site)
-    cluster = planner.create_cluster(session, a, site_id=site.id, sector_id=sec1.id, name="Espresso")
-    kws = [planner.create_keyword(session, a, site_id=site.id, sector_id=sec1.id, keyword=f"espresso {i}")
+    cluster = clusters.create(session, a, site_id=site.id, sector_id=sec1.id, name="Espresso")
+    kws = [keyword_edits.create_keyword(session, a, site_id=site.id, sector_id=sec1.id, keyword=f"espresso {i}")
            for i in range(3)]
-    planner.create_keyword(session, a, site_id=site.id, sector_id=sec2.id, keyword="green tea")
-    planner.assign_to_cluster(session, a, keyword_ids=[kws[0].id], cluster_id=cluster.id)
-    planner.create_idea(session, a, cluster_id=cluster.id, title="How to pull a shot")
+    keyword_edits.create_keyword(session, a, site_id=site.id, sector_id=sec2.id, keyword="green tea")
+    clusters.assign_keywords(session, a, keyword_ids=[kws[0].id], cluster_id=cluster.id)
+    ideas.create(session, a, cluster_id=cluster.id, title="How to pull a shot")
     base = {"account_id": acct.id, "site_id": site.id, "sector_id": sec1.id}
     task = Tasks(**base, title="Shot guide", cluster_id=cluster.id, status=TaskStatus.completed)
     session.add(task)
@@ -56,7 +56,7 @@ def test_soft_deleted_rows_do_not_count(session):
     a = f.owner_actor(session, acct)
     site = f.site(session, acct)
     sec = f.sector(session, site)
-    kw = planner.create_keyword(session, a, site_id=site.id, sector_id=sec.id, keyword="gone soon")
+    kw = keyword_edits.create_keyword(session, a, site_id=site.id, sector_id=sec.id, keyword="gone soon")
     kw.deleted_at = kw.created_at
     session.flush()
     assert _by_key(overview.pipeline_counts(session, a, site_id=site.id))["keywords"].total == 0

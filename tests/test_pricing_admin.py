@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, select
 
-from core import ai_settings, credits, planner, pricing, providers, reference, tenancy
+from core import ai_settings, clusters, credits, keyword_edits, pricing, providers, reference, tenancy
 from core.ai import engine
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from db.enums import Role
@@ -69,8 +69,8 @@ def test_a_price_change_prices_the_next_estimate_and_leaves_past_charges(session
     owner = f.owner_actor(session, acct)
     site = f.site(session, acct)
     sector = f.sector(session, site)
-    cluster = planner.create_cluster(session, owner, site_id=site.id, sector_id=sector.id, name="Trail shoes")
-    planner.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword="trail shoes",
+    cluster = clusters.create(session, owner, site_id=site.id, sector_id=sector.id, name="Trail shoes")
+    keyword_edits.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword="trail shoes",
                            cluster_id=cluster.id)
     providers.update_provider(session, platform, provider_id="openai", api_key="sk-estimate-only-0000")
     credits.grant(session, tenancy.operator_actor(acct.id), amount=100, kind="purchase", reason="test")

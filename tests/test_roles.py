@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import accounts, planner, sites, users
+from core import accounts, clusters, ideas, keyword_edits, sites, users
 from core.errors import AccessDenied, LimitExceeded, NotFound, ValidationFailed
 from db.enums import Role
 from db.models import Plan, Site, User
@@ -21,8 +21,8 @@ def team(session):
     s1, s2 = sites.create_site(session, owner, name="One"), sites.create_site(session, owner, name="Two")
     sec1 = sites.create_sector(session, owner, site_id=s1.id, name="Hosting")
     sec2 = sites.create_sector(session, owner, site_id=s2.id, name="Themes")
-    cluster = planner.create_cluster(session, owner, site_id=s1.id, sector_id=sec1.id, name="Cheap hosting")
-    kw = planner.create_keyword(session, owner, site_id=s1.id, sector_id=sec1.id, keyword="cheap hosting")
+    cluster = clusters.create(session, owner, site_id=s1.id, sector_id=sec1.id, name="Cheap hosting")
+    kw = keyword_edits.create_keyword(session, owner, site_id=s1.id, sector_id=sec1.id, keyword="cheap hosting")
     return {"acct": acct, "owner_user": owner_user, "owner": owner, "s1": s1, "s2": s2, "sec1": sec1, "sec2": sec2,
             "cluster": cluster, "kw": kw}
 
@@ -46,11 +46,11 @@ def _all_writes(s, a, t, other: User) -> dict:
         "update_user": lambda: users.update_user(s, a, user_id=other.id, first_name="X"),
         "reset_password": lambda: users.reset_password(s, a, user_id=other.id, new_password=PASSWORD),
         "set_site_access": lambda: users.set_site_access(s, a, user_id=other.id, site_ids=[s1.id]),
-        "create_cluster": lambda: planner.create_cluster(s, a, site_id=s1.id, sector_id=sec1.id, name="Mine"),
-        "create_keyword": lambda: planner.create_keyword(s, a, site_id=s1.id, sector_id=sec1.id, keyword="mine"),
-        "assign_to_cluster": lambda: planner.assign_to_cluster(s, a, keyword_ids=[t["kw"].id],
+        "create_cluster": lambda: clusters.create(s, a, site_id=s1.id, sector_id=sec1.id, name="Mine"),
+        "create_keyword": lambda: keyword_edits.create_keyword(s, a, site_id=s1.id, sector_id=sec1.id, keyword="mine"),
+        "assign_to_cluster": lambda: clusters.assign_keywords(s, a, keyword_ids=[t["kw"].id],
                                                                cluster_id=t["cluster"].id),
-        "create_idea": lambda: planner.create_idea(s, a, cluster_id=t["cluster"].id, title="Idea"),
+        "create_idea": lambda: ideas.create(s, a, cluster_id=t["cluster"].id, title="Idea"),
         "update_account": lambda: accounts.update_account(s, a, account_id=t["acct"].id, name="Renamed"),
         "create_account": lambda: accounts.create_account(s, a, name="Shadow"),
         "create_plan": lambda: accounts.create_plan(s, a, name="Secret plan"),
@@ -82,14 +82,14 @@ def test_editor_cannot_manage_users_or_sites(session, team):
 
 def test_editor_plans_in_granted_sites_only(session, team):
     _, editor = member(session, team, Role.editor, [team["s1"].id])
-    c = planner.create_cluster(session, editor, site_id=team["s1"].id, sector_id=team["sec1"].id, name="Mine")
-    kw = planner.create_keyword(session, editor, site_id=team["s1"].id, sector_id=team["sec1"].id, keyword="mine")
-    assert planner.assign_to_cluster(session, editor, keyword_ids=[kw.id], cluster_id=c.id) == 1
-    assert planner.create_idea(session, editor, cluster_id=c.id, title="An idea").site_id == team["s1"].id
+    c = clusters.create(session, editor, site_id=team["s1"].id, sector_id=team["sec1"].id, name="Mine")
+    kw = keyword_edits.create_keyword(session, editor, site_id=team["s1"].id, sector_id=team["sec1"].id, keyword="mine")
+    assert clusters.assign_keywords(session, editor, keyword_ids=[kw.id], cluster_id=c.id) == 1
+    assert ideas.create(session, editor, cluster_id=c.id, title="An idea").site_id == team["s1"].id
     s2, sec2 = team["s2"], team["sec2"]
-    f.refused(session, NotFound, lambda: planner.create_cluster(session, editor, site_id=s2.id, sector_id=sec2.id,
+    f.refused(session, NotFound, lambda: clusters.create(session, editor, site_id=s2.id, sector_id=sec2.id,
                                                                 name="Elsewhere"))
-    f.refused(session, NotFound, lambda: planner.create_keyword(session, editor, site_id=s2.id, sector_id=sec2.id,
+    f.refused(session, NotFound, lambda: keyword_edits.create_keyword(session, editor, site_id=s2.id, sector_id=sec2.id,
                                                                 keyword="elsewhere"))
 
 

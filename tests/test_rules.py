@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import accounts, planner, sites, tenancy
+from core import accounts, clusters, keyword_edits, sites, tenancy
 from core.errors import AccessDenied, Conflict, LimitExceeded, ValidationFailed
 from db.enums import KeywordStatus, Role
 from db.models import Account, Industry, IndustrySector, Keywords, Plan, Sector, Site
@@ -36,7 +36,7 @@ def test_sector_must_belong_to_the_site(session, owned):
     err = f.refused(session, ValidationFailed, lambda: tenancy.sector_for_write(
         session, owner, site_id=other_site.id, sector_id=sector.id))
     assert "does not belong to site" in str(err) and "Hosting" in str(err) and "Shop" in str(err)
-    f.refused(session, ValidationFailed, lambda: planner.create_keyword(
+    f.refused(session, ValidationFailed, lambda: keyword_edits.create_keyword(
         session, owner, site_id=other_site.id, sector_id=sector.id, keyword="misplaced"))
     f.refused(session, ValidationFailed, lambda: sites.update_sector(
         session, owner, site_id=other_site.id, sector_id=sector.id, name="Moved"))
@@ -63,17 +63,17 @@ def test_at_most_five_active_sectors(session, owned):
 def test_keyword_and_cluster_share_a_sector(session, owned):
     _, owner, site, sector = owned
     other = sites.create_sector(session, owner, site_id=site.id, name="Themes")
-    cluster = planner.create_cluster(session, owner, site_id=site.id, sector_id=sector.id, name="Cheap hosting")
-    err = f.refused(session, ValidationFailed, lambda: planner.create_keyword(
+    cluster = clusters.create(session, owner, site_id=site.id, sector_id=sector.id, name="Cheap hosting")
+    err = f.refused(session, ValidationFailed, lambda: keyword_edits.create_keyword(
         session, owner, site_id=site.id, sector_id=other.id, keyword="dark theme", cluster_id=cluster.id))
     assert "same sector" in str(err)
-    kw = planner.create_keyword(session, owner, site_id=site.id, sector_id=other.id, keyword="dark theme")
-    err = f.refused(session, ValidationFailed, lambda: planner.assign_to_cluster(
+    kw = keyword_edits.create_keyword(session, owner, site_id=site.id, sector_id=other.id, keyword="dark theme")
+    err = f.refused(session, ValidationFailed, lambda: clusters.assign_keywords(
         session, owner, keyword_ids=[kw.id], cluster_id=cluster.id))
     assert "same sector" in str(err)
     session.refresh(kw)
     assert kw.cluster_id is None and kw.status == KeywordStatus.new
-    ok = planner.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword="cheap host",
+    ok = keyword_edits.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword="cheap host",
                                 volume=50, cluster_id=cluster.id)
     session.refresh(cluster)
     assert ok.cluster_id == cluster.id and cluster.keywords_count == 1 and cluster.volume == 50
@@ -81,16 +81,16 @@ def test_keyword_and_cluster_share_a_sector(session, owned):
 
 def test_duplicate_keyword_after_normalisation(session, owned):
     _, owner, site, sector = owned
-    kw = planner.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword=" WordPress  Hosting ")
+    kw = keyword_edits.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword=" WordPress  Hosting ")
     assert (kw.keyword, kw.keyword_norm) == ("WordPress Hosting", "wordpress hosting")
     for variant in ("wordpress hosting", "WORDPRESS\tHOSTING", "ｗｏｒｄｐｒｅｓｓ hosting"):
-        err = f.refused(session, Conflict, lambda v=variant: planner.create_keyword(
+        err = f.refused(session, Conflict, lambda v=variant: keyword_edits.create_keyword(
             session, owner, site_id=site.id, sector_id=sector.id, keyword=v))
         assert "is in sector “Hosting” already" in str(err)
     other = sites.create_sector(session, owner, site_id=site.id, name="Other")
-    assert planner.create_keyword(session, owner, site_id=site.id, sector_id=other.id,
+    assert keyword_edits.create_keyword(session, owner, site_id=site.id, sector_id=other.id,
                                   keyword="wordpress hosting").sector_id == other.id
-    f.refused(session, ValidationFailed, lambda: planner.create_keyword(
+    f.refused(session, ValidationFailed, lambda: keyword_edits.create_keyword(
         session, owner, site_id=site.id, sector_id=sector.id, keyword="   "), match="cannot be empty")
 
 
@@ -98,7 +98,7 @@ def test_keyword_metrics_are_validated(session, owned):
     _, owner, site, sector = owned
     for kwargs, fragment in (({"volume": -1}, "Volume"), ({"difficulty": 101}, "Difficulty"),
                              ({"cpc": "abc"}, "CPC"), ({"volume": "many"}, "whole number")):
-        err = f.refused(session, ValidationFailed, lambda k=kwargs: planner.create_keyword(
+        err = f.refused(session, ValidationFailed, lambda k=kwargs: keyword_edits.create_keyword(
             session, owner, site_id=site.id, sector_id=sector.id, keyword="metric test", **k))
         assert fragment in str(err)
 
@@ -158,7 +158,7 @@ def test_names_and_domains_are_validated(session, owned):
               match="too long")
     f.refused(session, ValidationFailed, lambda: sites.create_site(session, owner, name="D", domain="a b.com"),
               match="domain")
-    f.refused(session, ValidationFailed, lambda: planner.create_cluster(
+    f.refused(session, ValidationFailed, lambda: clusters.create(
         session, owner, site_id=site.id, sector_id=owned[3].id, name=""), match="Cluster name is required")
 
 
@@ -190,7 +190,7 @@ def test_refused_helper_detects_a_write_before_the_error(session, owned):
     _, owner, site, sector = owned
 
     def sloppy() -> None:
-        planner.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword="written first")
+        keyword_edits.create_keyword(session, owner, site_id=site.id, sector_id=sector.id, keyword="written first")
         raise ValidationFailed("too late")
 
     with pytest.raises(AssertionError, match="keywords"):

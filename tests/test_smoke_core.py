@@ -1,5 +1,5 @@
 """A first check that the fixtures work on both databases."""
-from core import planner, sites
+from core import clusters, keyword_edits, sites
 from core.errors import LimitExceeded, ValidationFailed
 from tests import factories as f
 
@@ -14,10 +14,10 @@ def test_sector_limit_and_same_sector_rule(session):
         raise AssertionError("sixth active sector accepted")
     except LimitExceeded as e:
         assert "5 active sectors" in str(e)
-    c = planner.create_cluster(session, a, site_id=site.id, sector_id=secs[0].id, name="C")
-    kw = planner.create_keyword(session, a, site_id=site.id, sector_id=secs[1].id, keyword="x y")
+    c = clusters.create(session, a, site_id=site.id, sector_id=secs[0].id, name="C")
+    kw = keyword_edits.create_keyword(session, a, site_id=site.id, sector_id=secs[1].id, keyword="x y")
     try:
-        planner.assign_to_cluster(session, a, keyword_ids=[kw.id], cluster_id=c.id)
+        clusters.assign_keywords(session, a, keyword_ids=[kw.id], cluster_id=c.id)
         raise AssertionError("cross-sector mapping accepted")
     except ValidationFailed as e:
         assert "same sector" in str(e)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Select, select
 
-from core import accounts, planner, sites, tenancy, users
+from core import accounts, clusters, ideas, keyword_edits, sites, tenancy, users
 from core.errors import AccessDenied, NotFound
 from core.tenancy import Actor
 from db.base import Base
@@ -176,14 +176,14 @@ def _cross_account_writes(s, w) -> dict[str, Callable[[], object]]:
         "set_site_access(B site)": lambda: users.set_site_access(s, a, user_id=editor.id, site_ids=[b_site.id]),
         "revoke_site_access": lambda: users.revoke_site_access(s, a, user_id=b_user.id, site_id=b_site.id),
         "list_site_access": lambda: users.list_site_access(s, a, user_id=b_user.id),
-        "create_cluster": lambda: planner.create_cluster(s, a, site_id=b_site.id, sector_id=b_sector.id, name="X"),
-        "create_keyword": lambda: planner.create_keyword(s, a, site_id=b_site.id, sector_id=b_sector.id,
+        "create_cluster": lambda: clusters.create(s, a, site_id=b_site.id, sector_id=b_sector.id, name="X"),
+        "create_keyword": lambda: keyword_edits.create_keyword(s, a, site_id=b_site.id, sector_id=b_sector.id,
                                                          keyword="stolen"),
-        "create_keyword(B cluster)": lambda: planner.create_keyword(s, a, site_id=a_site.id, sector_id=a_sector.id,
+        "create_keyword(B cluster)": lambda: keyword_edits.create_keyword(s, a, site_id=a_site.id, sector_id=a_sector.id,
                                                                     keyword="mine", cluster_id=b_cluster.id),
-        "assign(B keyword)": lambda: planner.assign_to_cluster(s, a, keyword_ids=[b_kw.id], cluster_id=a_cluster.id),
-        "assign(B cluster)": lambda: planner.assign_to_cluster(s, a, keyword_ids=[a_kw.id], cluster_id=b_cluster.id),
-        "create_idea": lambda: planner.create_idea(s, a, cluster_id=b_cluster.id, title="Borrowed"),
+        "assign(B keyword)": lambda: clusters.assign_keywords(s, a, keyword_ids=[b_kw.id], cluster_id=a_cluster.id),
+        "assign(B cluster)": lambda: clusters.assign_keywords(s, a, keyword_ids=[a_kw.id], cluster_id=b_cluster.id),
+        "create_idea": lambda: ideas.create(s, a, cluster_id=b_cluster.id, title="Borrowed"),
         "update_account": lambda: accounts.update_account(s, a, account_id=w["b"].id, name="Renamed"),
     }
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import planner, prompts, tenancy
+from core import clusters, ideas, keyword_edits, prompts, tenancy
 from core.ai.base import Outcome, Progress, Quantities, TextJob, ask_json, reject
 from core.ai.schemas import ClusteringOut, ClusterInput, IdeasInput, IdeasOut
 from core.errors import NotFound, ValidationFailed
@@ -63,7 +63,7 @@ class AutoCluster(TextJob):
             for cluster in out.clusters:
                 for kw in cluster.keywords:
                     try:
-                        norm = planner.normalize_keyword(kw)[1]
+                        norm = keyword_edits.normalize_keyword(kw)[1]
                     except ValidationFailed as exc:
                         raise reject(f"cluster “{cluster.name}” has an empty keyword") from exc
                     if norm not in batch:
@@ -80,7 +80,7 @@ class AutoCluster(TextJob):
             self.answers.append(answer)
             for cluster in answer.output.clusters:  # type: ignore[attr-defined]
                 group = self.groups.setdefault(cluster.name.casefold(), _Group(cluster.name, cluster.description, []))
-                group.keyword_ids.extend(batch[planner.normalize_keyword(k)[1]] for k in cluster.keywords)
+                group.keyword_ids.extend(batch[keyword_edits.normalize_keyword(k)[1]] for k in cluster.keywords)
             progress(i + 1, self.steps, f"Clustered batch {i + 1} of {self.steps}")
 
     def actual(self) -> Quantities:
@@ -99,7 +99,7 @@ class AutoCluster(TextJob):
             existing.deleted_at = None
             return existing.id, False
         sector = tenancy.get(session, actor, Sector, p.sector_id)
-        made = planner.create_cluster(session, actor, site_id=sector.site_id, sector_id=sector.id, name=group.name,
+        made = clusters.create(session, actor, site_id=sector.site_id, sector_id=sector.id, name=group.name,
                                       description=group.description)
         return made.id, True
 
@@ -113,7 +113,7 @@ class AutoCluster(TextJob):
             if not ids:
                 continue
             cluster_id, new = self._cluster(session, actor, group)
-            planner.assign_to_cluster(session, actor, keyword_ids=ids, cluster_id=cluster_id)
+            clusters.assign_keywords(session, actor, keyword_ids=ids, cluster_id=cluster_id)
             (created if new else extended).append(cluster_id)
             mapped.extend(ids)
         credits, usage = self.usage(session, related_type="sector", related_id=p.sector_id)
@@ -164,7 +164,7 @@ class GenerateIdeas(TextJob):
 
     def record(self, session: Session, actor: Actor) -> Outcome:
         out: IdeasOut = self.answers[0].output  # type: ignore[assignment]
-        ids = [planner.create_idea(session, actor, cluster_id=self.params.cluster_id, title=i.title,
+        ids = [ideas.create(session, actor, cluster_id=self.params.cluster_id, title=i.title,
                                    description=i.description, content_type=i.content_type,
                                    content_structure=i.content_structure, target_keywords=i.target_keywords,
                                    estimated_word_count=i.estimated_word_count).id for i in out.ideas]

@@ -10,13 +10,13 @@ import json
 import re
 from json.encoder import encode_basestring as _json_str  # the C function: a str as JSON text, quotes included
 
-from core import planner
+from core import keyword_edits
 from core.errors import ValidationFailed
 from core.keyword_import import columns as cols
 from core.keyword_import import values
 from core.keyword_import.values import BadValue
 
-MAX_CELL = 1000  # characters in any cell; keywords have their own limit (planner.MAX_KEYWORD)
+MAX_CELL = 1000  # characters in any cell; keywords have their own limit (keyword_edits.MAX_KEYWORD)
 FORMULA_ESCAPED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 _CACHE_LIMIT = 20_000  # distinct cell texts remembered per column (intents, SERP features repeat)
 _NUM = r"-?(?:0|[1-9]\d*)(?:\.\d+)?"
@@ -159,14 +159,14 @@ class RowParser:
             raise RowProblem("cell_too_long", f"Column “{self.columns[i]}” holds {len(cells[i]):,} characters "
                                               f"(at most {MAX_CELL:,}).")
         raise RowProblem("too_long", f"The keyword has {len(cells[i]):,} characters (at most "
-                                     f"{planner.MAX_KEYWORD}).")
+                                     f"{keyword_edits.MAX_KEYWORD}).")
 
     def _keyword(self, cells: list[str]) -> tuple[str, str]:
         raw = cells[self.keyword]
         if raw.startswith(FORMULA_ESCAPED):
             raw = raw[1:]  # our own export's guard against spreadsheet formulas, undone
         try:
-            return planner.normalize_keyword(raw)
+            return keyword_edits.normalize_keyword(raw)
         except ValidationFailed as exc:
             if raw.strip():
                 raise RowProblem("too_long", str(exc)) from None

@@ -9,7 +9,7 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import planner, tenancy
+from core import clusters, tenancy
 from core.errors import LimitExceeded, ValidationFailed
 from core.keyword_import import columns as cols
 from core.keyword_import import pipeline, reading, writers
@@ -169,9 +169,9 @@ def _conclude(session: Session, actor: Actor, sector: Sector, target: writers.Ta
         report.notes.append(f"{planned - report.imported:,} keyword(s) were added to the sector by someone else "
                             "while the import ran; they were left as they were.")
     if report.updated:
-        clusters = session.scalars(tenancy.scoped(select(Clusters.id).where(Clusters.sector_id == sector.id),
-                                                  Clusters, actor)).all()
-        planner.refresh_cluster_stats(session, list(clusters))
+        cluster_ids = session.scalars(tenancy.scoped(select(Clusters.id).where(Clusters.sector_id == sector.id),
+                                                     Clusters, actor)).all()
+        clusters.refresh_stats(session, list(cluster_ids))
     if target.industry_sector_id is None:
         report.notes.append("The sector has no industry sector, so the keywords are not linked to the keyword "
                             "library. Set the sector's industry sector to link future imports.")

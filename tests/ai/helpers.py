@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core import planner, providers, tenancy
+from core import clusters, keyword_edits, providers, tenancy
 from core.runtime import Runtime
 from db.enums import Role
 from db.models import Account, Content, Tasks
@@ -46,13 +46,13 @@ def balance(rt: Runtime, w: World) -> int:
 
 def keywords(rt: Runtime, w: World, texts: list[str], *, cluster_id: int | None = None) -> list[int]:
     with rt.transaction() as s:
-        return [planner.create_keyword(s, w.actor, site_id=w.site_id, sector_id=w.sector_id, keyword=t,
+        return [keyword_edits.create_keyword(s, w.actor, site_id=w.site_id, sector_id=w.sector_id, keyword=t,
                                        volume=100 + i, cluster_id=cluster_id).id for i, t in enumerate(texts)]
 
 
 def cluster(rt: Runtime, w: World, name: str = "Trail running", kws: tuple[str, ...] = ("trail shoes",)) -> int:
     with rt.transaction() as s:
-        cid = planner.create_cluster(s, w.actor, site_id=w.site_id, sector_id=w.sector_id, name=name,
+        cid = clusters.create(s, w.actor, site_id=w.site_id, sector_id=w.sector_id, name=name,
                                      description="Shoes and gear for trails").id
     keywords(rt, w, list(kws), cluster_id=cid)
     return cid

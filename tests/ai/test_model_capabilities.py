@@ -11,6 +11,7 @@ from core.ai import engine
 from core.ai.errors import AIProviderError
 from tests.ai.helpers import keywords
 
+
 @pytest.fixture
 def text_model(rt):
     """Make a model the default text model for one test (the database is shared by this module's tests)."""

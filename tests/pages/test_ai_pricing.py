@@ -4,6 +4,7 @@ settings screen; customer admins see both read-only."""
 from __future__ import annotations
 
 import pytest
+
 from core import ai_settings, pricing, tenancy
 from db.enums import Role
 from db.models import CreditCostConfig

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core import clusters, credits, planner, providers, tenancy
+from core import clusters, credits, keyword_edits, providers, tenancy
 from db.enums import KeywordStatus
 from db.models import Clusters, ContentIdeas, Keywords, Sector
 from tests.ai.helpers import configure
@@ -29,7 +29,7 @@ def world(app_db):
 def _keywords(app_db, world, texts_: list[str], *, cluster_id: int | None = None) -> list[int]:
     with app_db.tx() as s:
         actor = app_db.actor(s)
-        return [planner.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword=t,
+        return [keyword_edits.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword=t,
                                        volume=100 - i, cluster_id=cluster_id).id for i, t in enumerate(texts_)]
 
 

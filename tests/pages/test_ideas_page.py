@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import clusters, credits, ideas, planner, prompts
+from core import clusters, credits, ideas, keyword_edits, prompts
 from db.enums import IdeaStatus, TaskStatus
 from db.models import ContentIdeas, Sector, Tasks
 from tests.ai.helpers import configure
@@ -83,7 +83,7 @@ def test_generate_ideas_with_ai_shows_the_estimate_progress_then_the_ideas(app_d
         actor = app_db.actor(s)
         cid = clusters.create(s, actor, site_id=world["site"], sector_id=world["sector"], name="Espresso").id
         for kw in ("espresso machine", "espresso grind size"):
-            planner.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword=kw,
+            keyword_edits.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword=kw,
                                    cluster_id=cid)
     before = app_db.balance()
     at = go(login(), "pages/ideas.py")
@@ -127,7 +127,7 @@ def test_a_content_strategy_shapes_the_ideas(app_db, world, fake):
     with app_db.tx() as s:
         actor = app_db.actor(s)
         cid = clusters.create(s, actor, site_id=world["site"], sector_id=world["sector"], name="Milk frothing").id
-        planner.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword="milk frother",
+        keyword_edits.create_keyword(s, actor, site_id=world["site"], sector_id=world["sector"], keyword="milk frother",
                                cluster_id=cid)
         mine = prompts.create_strategy(s, actor, name="Buyer guides", description="Help people choose",
                                        prompt_types=["ideas"], section_logic={"intro": "Start with the budget"}).id

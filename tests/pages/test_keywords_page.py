@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import keywords, planner, sites
+from core import clusters, keyword_edits, keywords, sites
 from core.keywords import KeywordFilter
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, login, texts
@@ -16,9 +16,9 @@ def kw_site(app_db):
     with app_db.tx() as s:
         owner = app_db.actor(s)
         sector = sites.list_sectors(s, owner, site_id=site_id)[0]
-        beans = planner.create_cluster(s, owner, site_id=site_id, sector_id=sector.id, name="Beans")
+        beans = clusters.create(s, owner, site_id=site_id, sector_id=sector.id, name="Beans")
         for i in range(1, 61):
-            planner.create_keyword(s, owner, site_id=site_id, sector_id=sector.id,
+            keyword_edits.create_keyword(s, owner, site_id=site_id, sector_id=sector.id,
                                    keyword=f"{'arabica' if i % 2 else 'robusta'} coffee {i:02d}", volume=i * 10,
                                    difficulty=i % 101, cluster_id=beans.id if i > 50 else None)
         return {"site": site_id, "sector": sector.id, "beans": beans.id}

@@ -1,7 +1,7 @@
 """Overview page: the pipeline counts of the scope, for the sector or the whole site."""
 from __future__ import annotations
 
-from core import planner, sites
+from core import clusters, ideas, keyword_edits, sites
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, login, texts
 
@@ -15,12 +15,12 @@ def test_counts_for_sector_and_whole_site(app_db):
     with app_db.tx() as s:
         owner = app_db.actor(s)
         alpha, beta = sites.list_sectors(s, owner, site_id=site_id)
-        cluster = planner.create_cluster(s, owner, site_id=site_id, sector_id=alpha.id, name="Beans")
+        cluster = clusters.create(s, owner, site_id=site_id, sector_id=alpha.id, name="Beans")
         for word in ("arabica", "robusta", "liberica"):
-            planner.create_keyword(s, owner, site_id=site_id, sector_id=alpha.id, keyword=word,
+            keyword_edits.create_keyword(s, owner, site_id=site_id, sector_id=alpha.id, keyword=word,
                                    cluster_id=cluster.id if word == "arabica" else None)
-        planner.create_keyword(s, owner, site_id=site_id, sector_id=beta.id, keyword="oolong")
-        planner.create_idea(s, owner, cluster_id=cluster.id, title="Arabica vs robusta")
+        keyword_edits.create_keyword(s, owner, site_id=site_id, sector_id=beta.id, keyword="oolong")
+        ideas.create(s, owner, cluster_id=cluster.id, title="Arabica vs robusta")
     at = login()
     assert at.session_state["scope_site_id"] == site_id and at.session_state["scope_sector_id"] == alpha.id
     assert texts(at.caption)[0] == "Counting Site · Alpha"
