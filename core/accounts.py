@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common.text import clean_name, clean_slug
 from core.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from core.tenancy import Actor
-from core.text import clean_name, clean_slug
 from db.enums import AccountStatus
 from db.models import Account, ModuleEnableSettings, Plan, Site, User
 

@@ -11,9 +11,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.common.text import clean_email
 from core.config import settings
 from core.errors import AuthenticationFailed, ValidationFailed
-from core.text import clean_email
 from db.base import utcnow
 from db.enums import AccountStatus, Role
 from db.models import Account, User

@@ -22,10 +22,10 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from core import accounts, auth, demo, runtime, sites, tenancy, users
+from core.common.text import clean_email
 from core.config import ROOT
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.tenancy import operator_actor
-from core.text import clean_email
 from db.enums import AccountStatus, Role
 from db.models import Account, IndustrySector, Site, User
 

@@ -20,9 +20,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, tup
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common.text import clean_name
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.tenancy import Actor
-from core.text import clean_name
 from db.base import utcnow
 from db.enums import ClusterStatus, IdeaStatus, KeywordStatus
 from db.models import Clusters, Content, ContentAttribute, ContentIdeas, Keywords, Sector, Tasks

@@ -14,9 +14,9 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core import ideas
+from core.common.text import slugify
 from core.demo_usage import UsageEvent
 from core.tenancy import Actor
-from core.text import slugify
 from db.enums import (
     ContentStatus,
     ContentStructure,

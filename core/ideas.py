@@ -15,9 +15,9 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from core import clusters, tenancy
+from core.common.text import clean_name
 from core.errors import Conflict, ValidationFailed
 from core.tenancy import Actor
-from core.text import clean_name
 from db.base import utcnow
 from db.enums import ContentStructure, ContentType, IdeaStatus, TaskStatus
 from db.models import Clusters, ContentIdeas, Sector, Tasks

@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import tenancy, vault
+from core import tenancy
+from core.common import vault
 from core.errors import NotFound, ValidationFailed
 from core.tenancy import Actor
 from db.models import IntegrationProvider

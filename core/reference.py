@@ -91,7 +91,7 @@ def _missing(session: Session, model: type, col, keys: list[str]) -> set[str]:
 
 def seed(session: Session) -> dict[str, int]:
     """Insert whatever reference rows are missing (by natural key); returns how many of each were added."""
-    from core.text import slugify
+    from core.common.text import slugify
 
     added: dict[str, int] = {}
 

@@ -5,9 +5,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import accounts, auth, tenancy
+from core.common.text import clean_email
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from core.tenancy import Actor
-from core.text import clean_email
 from db.enums import Role
 from db.models import Account, Site, SiteUserAccess, User
 

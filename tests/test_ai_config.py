@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import ai_models, ai_settings, prompts, providers, reference, vault
+from core import ai_models, ai_settings, prompts, providers, reference
+from core.common import vault
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from core.prompts_default import DEFAULT_PROMPTS
 from db.enums import Role

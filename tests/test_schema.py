@@ -9,7 +9,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import inspect, text
 
 import db.models  # noqa: F401  (registers every table)
-from core import sites, vault
+from core import sites
+from core.common import vault
 from core.errors import ValidationFailed
 from db import migrate
 from db.base import Base

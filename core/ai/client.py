@@ -20,10 +20,10 @@ from typing import TypeVar
 import httpx
 import openai
 
-from core import vault
 from core.ai import download
 from core.ai.errors import AIProviderError
 from core.ai.limits import limiter_for
+from core.common import vault
 from core.providers import ProviderConnection
 from db.base import utcnow
 

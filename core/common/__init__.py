@@ -1,0 +1,1 @@
+"""Shared helpers of every domain: text, vault, uow, paging, retry, claim."""
