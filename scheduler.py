@@ -9,9 +9,10 @@ import sys
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from core import credits, housekeeping, runtime
+from core import credits, runtime
 from core.config import settings
 from core.errors import DomainError
+from core.identity import housekeeping
 
 log = logging.getLogger("igny8.scheduler")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"

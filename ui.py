@@ -16,10 +16,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from core import accounts, auth, config, prompts, sites, tenancy
+from core import config, prompts, tenancy
 from core import runtime as core_runtime
-from core.auth import SessionTicket
 from core.errors import AuthenticationFailed, DomainError
+from core.identity import accounts, auth, sites
+from core.identity.auth import SessionTicket
 from core.runtime import Runtime
 from core.tenancy import Actor
 from db.models import User

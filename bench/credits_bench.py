@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from core import accounts, credits, reference, tenancy  # noqa: E402
+from core import credits, reference, tenancy  # noqa: E402
+from core.identity import accounts
 from db import migrate, scratch  # noqa: E402
 from db.enums import AccountStatus, Role  # noqa: E402
 from db.session import make_engine, make_session_factory, transaction  # noqa: E402

@@ -127,7 +127,8 @@ def _import(url: str, path: Path, ids: dict[str, int]) -> dict:
 
 
 def _prepare(url: str, *, industry: bool) -> dict[str, int]:
-    from core import accounts, reference
+    from core import reference
+    from core.identity import accounts
     from db import migrate
     from db.enums import AccountStatus
     from db.models import IndustrySector, Sector, Site

@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event  # noqa: E402
 
-from core import accounts, keywords, reference, sites, tenancy  # noqa: E402
+from core import keywords, reference, tenancy  # noqa: E402
+from core.identity import accounts, sites
 from core.keywords import Cursor, KeywordFilter  # noqa: E402
 from db import migrate, scratch  # noqa: E402
 from db.enums import AccountStatus, Role  # noqa: E402

@@ -28,8 +28,9 @@ from sqlalchemy import text  # noqa: E402
 
 from bench import usage_fill  # noqa: E402
 from bench.credits_bench import DEFAULT, drop_db, scratch_db  # noqa: E402
-from core import auth, config, tenancy, usage, usage_rollup  # noqa: E402
+from core import config, tenancy, usage, usage_rollup  # noqa: E402
 from core import runtime as core_runtime  # noqa: E402
+from core.identity import auth
 from core.runtime import Runtime  # noqa: E402
 
 OWNER, PASSWORD = "owner@bench.example", "bench-owner-pass-1"

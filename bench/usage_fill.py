@@ -14,7 +14,8 @@ from decimal import Decimal
 import psycopg
 from sqlalchemy.engine import make_url
 
-from core import sites, tenancy, users
+from core import tenancy
+from core.identity import sites, users
 from core.runtime import Runtime
 from db.models import Clusters, Content, Tasks
 

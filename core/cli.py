@@ -21,10 +21,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, auth, demo, runtime, sites, tenancy, users
+from core import demo, runtime, tenancy
 from core.common.text import clean_email
 from core.config import ROOT
 from core.errors import DomainError, NotFound, ValidationFailed
+from core.identity import accounts, auth, sites, users
 from core.tenancy import operator_actor
 from db.enums import AccountStatus, Role
 from db.models import Account, IndustrySector, Site, User

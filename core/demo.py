@@ -12,9 +12,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import accounts, clusters, credits, demo_content, demo_keywords, demo_usage, sites, tenancy, users
+from core import clusters, credits, demo_content, demo_keywords, demo_usage, tenancy
 from core.demo_keywords import KeywordRow
 from core.errors import Conflict, ValidationFailed
+from core.identity import accounts, sites, users
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import AccountStatus, Role

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import auth, reference
-from core.auth import FirstOwner
+from core import reference
 from core.config import Settings, settings
+from core.identity import auth
+from core.identity.auth import FirstOwner
 from db import migrate
 from db.session import make_engine, make_session_factory
 from db.session import transaction as _transaction

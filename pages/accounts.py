@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from core import accounts, users
+from core.identity import accounts, users
 from db.enums import AccountStatus
 
 SYSTEM_HELP = ("The team running this dashboard: the owners and admins of a system account may change what every "

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from core import accounts, auth
+from core.identity import accounts, auth
 
 ctx = ui.current("My account")
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from core import accounts
+from core.identity import accounts
 
 ctx = ui.current("Plans", developer=True)
 platform = ctx.platform

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from core import sites
+from core.identity import sites
 
 ctx = ui.current("Sites & sectors", admin=True)
 actor = ctx.actor

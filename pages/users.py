@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from core import sites, users
+from core.identity import sites, users
 
 ctx = ui.current("Users", admin=True)
 actor = ctx.actor

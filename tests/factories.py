@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Enum, Integer, Numeric, String, Text, Time, func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, auth, tenancy
+from core import tenancy
+from core.identity import accounts, auth
 from db.base import Base, UTCDateTime, utcnow
 from db.enums import AccountStatus, Role
 from db.models import Account, ModuleEnableSettings, Sector, Site, User

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from core import auth, runtime, users
+from core import runtime
 from core.config import settings
 from core.errors import AuthenticationFailed, ValidationFailed
+from core.identity import auth, users
 from db.enums import AccountStatus, Role
 from db.models import Account, User
 from tests import factories as f

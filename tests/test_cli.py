@@ -14,7 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import auth, cli, demo
+from core import cli, demo
+from core.identity import auth
 from db.enums import AccountStatus, Role
 from db.migrate import alembic_config
 from db.models import Account, IndustrySector, Keywords, Plan, Sector, Site, SiteUserAccess, User

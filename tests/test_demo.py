@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import auth, demo, demo_keywords
+from core import demo, demo_keywords
 from core.errors import AccessDenied, Conflict, ValidationFailed
+from core.identity import auth
 from core.tenancy import operator_actor
 from db.enums import ContentStatus, IdeaStatus, KeywordStatus, Role, SiteStatus, TaskStatus
 from db.models import (

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import sites
+from core.identity import sites
 from core.tenancy import Actor
 from db.models import Site
 from tests import factories as f

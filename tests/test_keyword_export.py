@@ -6,8 +6,9 @@ import io
 
 import pytest
 
-from core import clusters, keyword_edits, keyword_export, users
+from core import clusters, keyword_edits, keyword_export
 from core.errors import NotFound
+from core.identity import users
 from core.keywords import KeywordFilter
 from db.enums import Role
 from tests import factories as f

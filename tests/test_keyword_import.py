@@ -212,7 +212,7 @@ def test_without_industry_sector_keywords_are_not_linked(session, world):
 def test_editor_with_site_access_may_import_viewer_and_others_may_not(session, world):
     editor = f.user(session, world["acct"], role=Role.editor)
     viewer = f.user(session, world["acct"], role=Role.viewer)
-    from core import users
+    from core.identity import users
     users.set_site_access(session, world["owner"], user_id=editor.id, site_ids=[world["site"].id])
     users.set_site_access(session, world["owner"], user_id=viewer.id, site_ids=[world["site"].id])
     assert run(session, world, kf.MOZ, actor=f.actor(session, editor)).imported == 3

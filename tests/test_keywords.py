@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
-from core import clusters, keyword_edits, keywords, sites, users
+from core import clusters, keyword_edits, keywords
 from core.errors import AccessDenied, NotFound, ValidationFailed
+from core.identity import sites, users
 from core.keywords import Cursor, KeywordFilter
 from db.enums import Role
 from db.models import Clusters, Keywords

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import keyword_edits, library, sites, tenancy
+from core import keyword_edits, library, tenancy
 from core.errors import AccessDenied, Conflict, ValidationFailed
+from core.identity import sites
 from db.enums import Role
 from db.models import Keywords, SeedKeyword
 from tests import factories as f

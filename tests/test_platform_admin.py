@@ -10,8 +10,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from core import accounts, ai_models, ai_settings, auth, library, pricing, providers, sites, tenancy
+from core import ai_models, ai_settings, library, pricing, providers, tenancy
 from core.errors import AccessDenied
+from core.identity import accounts, auth, sites
 from db.enums import Role
 from db.models import Account, User
 from tests import factories as f

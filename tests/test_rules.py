@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import accounts, clusters, keyword_edits, sites, tenancy
+from core import clusters, keyword_edits, tenancy
 from core.errors import AccessDenied, Conflict, LimitExceeded, ValidationFailed
+from core.identity import accounts, sites
 from db.enums import KeywordStatus, Role
 from db.models import Account, Industry, IndustrySector, Keywords, Plan, Sector, Site
 from tests import factories as f

@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 import scheduler
-from core import accounts, credits, runtime
+from core import credits, runtime
+from core.identity import accounts
 from db.enums import AccountStatus
 from db.models import CreditTransaction
 

@@ -9,9 +9,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import inspect, text
 
 import db.models  # noqa: F401  (registers every table)
-from core import sites
 from core.common import vault
 from core.errors import ValidationFailed
+from core.identity import sites
 from db import migrate
 from db.base import Base
 from db.session import make_engine

@@ -6,8 +6,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Select, select
 
-from core import accounts, clusters, ideas, keyword_edits, sites, tenancy, users
+from core import clusters, ideas, keyword_edits, tenancy
 from core.errors import AccessDenied, NotFound
+from core.identity import accounts, sites, users
 from core.tenancy import Actor
 from db.base import Base
 from db.enums import Role

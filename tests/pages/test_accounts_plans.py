@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from core import accounts
+from core.identity import accounts
 from db.enums import AccountStatus, Role
 from tests.pages.conftest import PASSWORD, click, go, login, texts
 

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import JSON, String, Text, cast, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import ai_models, auth, providers, tenancy
+from core import ai_models, providers, tenancy
 from core.common import vault
+from core.identity import auth
 from db.base import Base
 from db.enums import Role
 from db.models import IntegrationProvider

@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from core import sites
+from core.identity import sites
 from db.enums import Role
 from db.models import Keywords
 from tests import keyword_files as kf

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import clusters, keyword_edits, keywords, sites
+from core import clusters, keyword_edits, keywords
+from core.identity import sites
 from core.keywords import KeywordFilter
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, login, texts

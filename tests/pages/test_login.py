@@ -1,7 +1,7 @@
 """Login gate: success, wrong password, lockout, logout, ended sessions, changing one's own password."""
 from __future__ import annotations
 
-from core import auth, users
+from core.identity import auth, users
 from db.enums import Role
 from tests.pages.conftest import (
     OWNER_EMAIL,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import accounts, users
+from core.identity import accounts, users
 from db.enums import Role
 from tests.pages.conftest import OWNER_EMAIL, OWNER_PASSWORD, PASSWORD, click, go, in_navigation, login, texts
 

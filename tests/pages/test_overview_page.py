@@ -1,7 +1,8 @@
 """Overview page: the pipeline counts of the scope, for the sector or the whole site."""
 from __future__ import annotations
 
-from core import clusters, ideas, keyword_edits, sites
+from core import clusters, ideas, keyword_edits
+from core.identity import sites
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, login, texts
 

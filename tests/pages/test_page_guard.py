@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import auth
+from core.identity import auth
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, texts
 

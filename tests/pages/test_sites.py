@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import sites
+from core.identity import sites
 from tests.pages.conftest import click, go, login, texts
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import users
+from core.identity import users
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, login, open_app, submit_login, texts
 

@@ -163,7 +163,7 @@ def ensure_first_owner(session: Session, *, email: str | None, password: str | N
     administer the platform) and its owner (from the environment, or with a generated password)."""
     if session.scalar(select(func.count()).select_from(User)):
         return None
-    from core import accounts  # late import: accounts builds on auth
+    from core.identity import accounts  # late import: accounts builds on auth
 
     address = clean_email(email or "owner@igny8.local")
     generated = None if password else generate_password()

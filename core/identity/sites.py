@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, tenancy
+from core import tenancy
 from core.common import vault
 from core.common.text import clean_name, clean_slug
 from core.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
+from core.identity import accounts
 from core.tenancy import Actor
 from db.models import AutomationConfig, Industry, IndustrySector, PublishingSettings, Sector, Site
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, auth, tenancy
+from core import tenancy
 from core.common.text import clean_email
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from core.identity import accounts, auth
 from core.tenancy import Actor
 from db.enums import Role
 from db.models import Account, Site, SiteUserAccess, User
