@@ -9,7 +9,8 @@ import sys
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from core import credits, runtime
+from core import runtime
+from core.billing import credits
 from core.config import settings
 from core.errors import DomainError
 from core.identity import housekeeping

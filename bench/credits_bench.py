@@ -1,4 +1,4 @@
-"""Charges per second on one hot account, 8 threads: core.credits.charge vs the bare locked transaction.
+"""Charges per second on one hot account, 8 threads: core.billing.credits.charge vs the bare locked transaction.
 
     python3 dev.py bench credits   [--threads 8] [--per-thread 500] [--url postgresql+psycopg://…]
 """
@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from core import credits, reference, tenancy  # noqa: E402
+from core import reference, tenancy  # noqa: E402
+from core.billing import credits
 from core.identity import accounts
 from db import migrate, scratch  # noqa: E402
 from db.enums import AccountStatus, Role  # noqa: E402
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
             total = credits.ledger_sum(s, account_id=acct_id)
         print(f"charges: {args.threads} threads x {args.per_thread} on one account (PostgreSQL), best of {args.rounds}")
         print(f"  bare SELECT FOR UPDATE/UPDATE/INSERT : {n / t_bare:8.0f} charges/s ({t_bare:.2f} s)")
-        print(f"  core.credits.charge (+ usage log)    : {n / t_core:8.0f} charges/s ({t_core:.2f} s)")
+        print(f"  core.billing.credits.charge (+ usage log)    : {n / t_core:8.0f} charges/s ({t_core:.2f} s)")
         print(f"  ratio core/bare                      : {t_bare / t_core:8.2f}  (target >= 0.50)")
         print(f"  balance {bal} == sum(ledger) {total}: {bal == total}")
         eng.dispose()

@@ -1,4 +1,4 @@
-"""The credit usage screen on 1,000,000 usage rows: fill time, each core.usage query for a 30- and a 90-day window,
+"""The credit usage screen on 1,000,000 usage rows: fill time, each core.billing.usage query for a 30- and a 90-day window,
 and the AppTest render time of pages/credit_usage.py (target: under one second each).
 
     python3 dev.py bench usage   [--rows 1000000] [--days 90] [--url postgresql+psycopg://…] [--sqlite] [--repeat 3]
@@ -28,8 +28,9 @@ from sqlalchemy import text  # noqa: E402
 
 from bench import usage_fill  # noqa: E402
 from bench.credits_bench import DEFAULT, drop_db, scratch_db  # noqa: E402
-from core import config, tenancy, usage, usage_rollup  # noqa: E402
+from core import config, tenancy  # noqa: E402
 from core import runtime as core_runtime  # noqa: E402
+from core.billing import usage, usage_rollup
 from core.identity import auth
 from core.runtime import Runtime  # noqa: E402
 
@@ -57,7 +58,7 @@ def _owner_actor(rt: Runtime) -> tenancy.Actor:
 
 
 def query_times(rt: Runtime, days: int, repeat: int) -> list[tuple[str, float, float]]:
-    """Each core.usage function on the last `days` days (UTC), in its own transaction as a page would run it."""
+    """Each core.billing.usage function on the last `days` days (UTC), in its own transaction as a page would run it."""
     actor = _owner_actor(rt)
     end = datetime.now(UTC).date()
     kw = {"start": end - timedelta(days=days - 1), "end": end}

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, cli, credits, pricing, providers, usage, usage_rollup
+from core import ai_models, ai_settings, cli, providers
+from core.billing import credits, pricing, usage, usage_rollup
 from core.errors import ValidationFailed
 from core.runtime import Runtime
 from core.tenancy import operator_actor

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import clusters, credits, demo_content, demo_keywords, demo_usage, tenancy
+from core import clusters, demo_content, demo_keywords, demo_usage, tenancy
+from core.billing import credits
 from core.demo_keywords import KeywordRow
 from core.errors import Conflict, ValidationFailed
 from core.identity import accounts, sites, users

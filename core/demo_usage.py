@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import credits, pricing
+from core.billing import credits, pricing
 from core.errors import ValidationFailed
 from core.tenancy import Actor
 from db.enums import ModelType
@@ -69,7 +69,7 @@ def _tokens(rng: random.Random, ev: UsageEvent) -> tuple[int, int]:
 
 def price(session: Session, model: AIModelConfig, ev: UsageEvent, tokens_in: int,
           tokens_out: int) -> tuple[int, Decimal]:
-    """(credits, provider cost in USD) through core.pricing; the operation's base is taken per its unit
+    """(credits, provider cost in USD) through core.billing.pricing; the operation's base is taken per its unit
     (per_100_words, per_item), so a long article or a batch of ideas costs more than one request."""
     base = pricing.base_credits(session, operation_type=ev.operation)  # refuses an unknown or switched-off one
     if model.model_type == ModelType.image:

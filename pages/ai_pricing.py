@@ -4,7 +4,8 @@ accounts see them read-only."""
 import streamlit as st
 
 import ui
-from core import ai_settings, pricing, tenancy
+from core import ai_settings, tenancy
+from core.billing import pricing
 from db.enums import QualityTier
 
 SETTINGS = {"temperature": "Temperature", "max_tokens": "Max tokens", "image_quality_tier": "Image quality tier",

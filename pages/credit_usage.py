@@ -1,5 +1,5 @@
 """Managers: where the credits and dollars went — per day and operation, per site, model and user, the balance over
-time, the costliest work, the usage rows and a CSV export. Every number is added up in SQL by core.usage."""
+time, the costliest work, the usage rows and a CSV export. Every number is added up in SQL by core.billing.usage."""
 from __future__ import annotations
 
 import io
@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core import usage
+from core.billing import usage
 from core.errors import DomainError
 from core.tenancy import Actor
 

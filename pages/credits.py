@@ -4,7 +4,7 @@ they choose in the form."""
 import streamlit as st
 
 import ui
-from core import credits
+from core.billing import credits
 
 PAGE = 50
 CURSOR = "ledger_cursor"  # session state: the before-ids of the pages above the one shown (keyset paging)

@@ -18,7 +18,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, credits, runtime
+from core import ai_models, ai_settings, runtime
+from core.billing import credits
 from core.common import vault
 from core.tenancy import operator_actor, system_actor
 from db.models import CreditCostConfig, CreditTransaction, CreditUsageRollup, IntegrationProvider

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core import clusters, credits, keyword_edits, runtime, tenancy
+from core import clusters, keyword_edits, runtime, tenancy
+from core.billing import credits
 from db.models import Clusters, ContentIdeas, Keywords
 from tests import factories as f
 from tests.ai.helpers import API_KEY, configure

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import credits, tenancy
+from core import tenancy
+from core.billing import credits
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from db.enums import Role
 from db.models import Account, CreditTransaction

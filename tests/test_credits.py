@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core import credits, tenancy
+from core import tenancy
+from core.billing import credits
 from core.errors import InsufficientCredits, NotFound, ValidationFailed
 from db.models import CreditTransaction, CreditUsageLog
 from tests import factories as f

@@ -6,7 +6,8 @@ import threading
 import pytest
 from sqlalchemy import func, select, update
 
-from core import credits, reference, tenancy
+from core import reference, tenancy
+from core.billing import credits
 from db import migrate
 from db.enums import Role, TransactionType
 from db.models import Account, CreditTransaction

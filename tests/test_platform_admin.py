@@ -10,7 +10,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from core import ai_models, ai_settings, library, pricing, providers, tenancy
+from core import ai_models, ai_settings, library, providers, tenancy
+from core.billing import pricing
 from core.errors import AccessDenied
 from core.identity import accounts, auth, sites
 from db.enums import Role

@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 import scheduler
-from core import credits, runtime
+from core import runtime
+from core.billing import credits
 from core.identity import accounts
 from db.enums import AccountStatus
 from db.models import CreditTransaction

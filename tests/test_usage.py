@@ -1,4 +1,4 @@
-"""core.usage on a small fixed dataset, both backends: every aggregate against numbers worked out by hand."""
+"""core.billing.usage on a small fixed dataset, both backends: every aggregate against numbers worked out by hand."""
 from __future__ import annotations
 
 import csv
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from core import usage, usage_rollup, usage_sql
+from core.billing import usage, usage_rollup, usage_sql
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from db.enums import Role, TransactionType
 from db.models import Clusters, Content, CreditTransaction, CreditUsageLog, Tasks

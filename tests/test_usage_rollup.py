@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import credits, tenancy, usage, usage_rollup
-from core.credits import Usage
+from core import tenancy
+from core.billing import credits, usage, usage_rollup
+from core.billing.credits import Usage
 from db.enums import Role
 from db.models import CreditUsageRollup
 from tests import factories as f

@@ -30,11 +30,12 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import credits, providers, tenancy
+from core import providers, tenancy
 from core.ai import client, functions
 from core.ai.base import Job, Outcome, Progress
 from core.ai.errors import AIProviderError
-from core.credits import DuplicateCharge
+from core.billing import credits
+from core.billing.credits import DuplicateCharge
 from core.errors import Conflict
 from core.tenancy import Actor
 from db.models import CreditTransaction, CreditUsageLog

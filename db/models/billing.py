@@ -77,8 +77,8 @@ class CreditUsageLog(AccountScoped, Base):
 
 class CreditUsageRollup(Base):
     """Hourly sums of the usage log per site and one dimension (operation, model or user): what the usage screen
-    reads instead of scanning every log row. core.credits.charge upserts it in the same transaction as the log row
-    (core/usage_rollup.py), so it never disagrees with the log; `python -m core.cli rebuild-usage-rollup` remakes it."""
+    reads instead of scanning every log row. core.billing.credits.charge upserts it in the same transaction as the log row
+    (core/billing/usage_rollup.py), so it never disagrees with the log; `python -m core.cli rebuild-usage-rollup` remakes it."""
 
     __tablename__ = "credit_usage_rollup"
     __tenant__ = "account"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import credits, runtime, tenancy
+from core import runtime, tenancy
+from core.billing import credits
 from core.runtime import Runtime
 from tests import factories as f
 from tests.ai.helpers import API_KEY, World, configure

@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core import credits, pricing, tenancy, usage
+from core import tenancy
 from core.ai import engine
 from core.ai.errors import AIOutputError, AIProviderError
+from core.billing import credits, pricing, usage
 from core.errors import InsufficientCredits
 from db.base import utcnow
 from db.models import AIModelConfig, Content, CreditCostConfig, CreditTransaction, CreditUsageLog, Images

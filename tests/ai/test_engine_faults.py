@@ -9,10 +9,11 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select, text
 
-from core import ai_settings, credits, tenancy
+from core import ai_settings, tenancy
 from core.ai import engine
 from core.ai.base import Progress
 from core.ai.errors import AIOutputError, AIProviderError
+from core.billing import credits
 from core.errors import AccessDenied, Conflict, InsufficientCredits
 from db.enums import ImageStatus
 from db.models import Account, Clusters, Content, ContentIdeas, CreditTransaction, CreditUsageLog, Images

@@ -6,9 +6,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from core import credits, tenancy
+from core import tenancy
 from core.ai import engine
 from core.ai.errors import AIProviderError
+from core.billing import credits
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from db.base import Base
 from db.enums import Role

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import credits, planner_ai, providers, tenancy
+from core import planner_ai, providers, tenancy
+from core.billing import credits
 from core.errors import InsufficientCredits, LimitExceeded, ValidationFailed
 from db.models import Clusters, ContentIdeas
 from tests.ai.helpers import balance, cluster, keywords

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import pricing, tenancy
+from core import tenancy
 from core.ai import engine
+from core.billing import pricing
 from db.enums import TransactionType
 from db.models import CreditTransaction, CreditUsageLog
 from tests.ai.helpers import balance, cluster

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import config, credits, tenancy
+from core import config, tenancy
 from core import runtime as core_runtime
+from core.billing import credits
 from core.identity import accounts, auth, sites, users
 from core.runtime import Runtime
 from core.tenancy import Actor

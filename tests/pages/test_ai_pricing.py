@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import ai_settings, pricing, tenancy
+from core import ai_settings, tenancy
+from core.billing import pricing
 from db.enums import Role
 from db.models import CreditCostConfig
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts

@@ -1,8 +1,8 @@
 """credit usage rollup
 
 Hourly sums of credit_usage_log per account, site and one dimension (operation, model or user), which the credit
-usage screen reads instead of the log (see core/usage_rollup.py). The table is filled from the existing log here;
-from then on core.credits.charge keeps it current in the same transaction as each log row.
+usage screen reads instead of the log (see core/billing/usage_rollup.py). The table is filled from the existing log here;
+from then on core.billing.credits.charge keeps it current in the same transaction as each log row.
 
 The backfill is written out in SQL for each database so this migration stays what it was when later code changes.
 

@@ -1,7 +1,7 @@
 """Hourly usage rollups: per account, UTC hour and site, the sums of the usage log by operation, by model and by user.
 
 The credit usage screen reads these instead of the log, so a 90-day window on a busy account aggregates tens of
-thousands of rollup rows rather than a million log rows. core.credits.charge calls add() in the same transaction
+thousands of rollup rows rather than a million log rows. core.billing.credits.charge calls add() in the same transaction
 as the log row, under the account lock it already holds, so the rollup always agrees with the log; rebuild()
 remakes it from the log (after a bulk load, or as a repair).
 
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import tenancy
-from core import usage_sql as q
+from core.billing import usage_sql as q
 from core.tenancy import Actor
 from db.enums import UsageDimension
 from db.models import CreditUsageLog, CreditUsageRollup

@@ -14,9 +14,10 @@ from typing import TextIO
 from sqlalchemy import Date, Select, String, and_, case, cast, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
-from core import credits, tenancy
-from core import usage_rollup as ru
-from core import usage_sql as q
+from core import tenancy
+from core.billing import credits
+from core.billing import usage_rollup as ru
+from core.billing import usage_sql as q
 from core.errors import AccessDenied, NotFound
 from core.tenancy import Actor
 from db.base import UTCDateTime, utcnow

@@ -9,7 +9,8 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import tenancy, usage_rollup
+from core import tenancy
+from core.billing import usage_rollup
 from core.errors import Conflict, InsufficientCredits, NotFound, ValidationFailed
 from core.tenancy import Actor
 from db.base import utcnow

@@ -103,7 +103,7 @@ def whole_hours(tz: str, first: datetime, after: datetime) -> bool:
 
 
 def hour_bucket(column: ColumnElement, dialect: str) -> ColumnElement:
-    """The UTC hour a stored timestamp falls in (core.usage_rollup.rebuild groups the log by it). On PostgreSQL this
+    """The UTC hour a stored timestamp falls in (core.billing.usage_rollup.rebuild groups the log by it). On PostgreSQL this
     is exactly the expression migration 0002 keeps statistics on, so the planner knows it has few distinct values."""
     if dialect == "postgresql":
         return func.date_trunc(literal_column("'hour'"), func.timezone(literal_column("'UTC'"), column))

@@ -1,0 +1,1 @@
+"""Credits: the ledger, the price table, usage reports."""
