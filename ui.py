@@ -16,8 +16,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from core import config, prompts, tenancy
+from core import config, tenancy
 from core import runtime as core_runtime
+from core.ai import prompts
 from core.errors import AuthenticationFailed, DomainError
 from core.identity import accounts, auth, sites
 from core.identity.auth import SessionTicket

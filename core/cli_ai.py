@@ -16,7 +16,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, cli, providers
+from core import cli
+from core.ai import models as ai_models
+from core.ai import providers
+from core.ai import settings as ai_settings
 from core.billing import credits, pricing, usage, usage_rollup
 from core.errors import ValidationFailed
 from core.runtime import Runtime

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from core import cli, clustering, clustering_apply, planner_ai, tenancy
+from core import cli, clustering, clustering_apply, tenancy
+from core.ai import runs as planner_ai
 from core.errors import NotFound
 from core.runtime import Runtime
 from core.tenancy import operator_actor

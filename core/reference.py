@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import ai_models
-from core.prompts_default import DEFAULT_PROMPTS
+from core.ai import models as ai_models
+from core.ai.prompts_default import DEFAULT_PROMPTS
 from db.enums import ModelType, ProviderType, QualityTier, Tone
 from db.models import (
     AIModelConfig,

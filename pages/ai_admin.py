@@ -6,8 +6,9 @@ import json
 import streamlit as st
 
 import ui
-from core import ai_models, providers, tenancy
-from core.ai import engine
+from core import tenancy
+from core.ai import engine, providers
+from core.ai import models as ai_models
 from core.errors import DomainError
 
 ENDPOINT_HELP = ("The provider's base URL. OpenAI: https://api.openai.com/v1. Any OpenAI-compatible server works "

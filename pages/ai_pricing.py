@@ -4,7 +4,8 @@ accounts see them read-only."""
 import streamlit as st
 
 import ui
-from core import ai_settings, tenancy
+from core import tenancy
+from core.ai import settings as ai_settings
 from core.billing import pricing
 from db.enums import QualityTier
 

@@ -5,7 +5,7 @@ Everyone sees the values in force; owners, admins and developers may change them
 import streamlit as st
 
 import ui
-from core import ai_settings
+from core.ai import settings as ai_settings
 
 SYNC = "ai_settings_sync"  # session state: the account whose stored values the inputs show (None: reload them)
 TIER_NOTES = {"basic": "Fast, simple", "quality": "Balanced", "premium": "Best quality"}

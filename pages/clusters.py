@@ -6,7 +6,8 @@ import streamlit as st
 
 import ui
 import ui_jobs
-from core import clustering_apply, clusters, planner_ai
+from core import clustering_apply, clusters
+from core.ai import runs as planner_ai
 
 ctx = ui.current("Clusters")
 actor, scope, rt = ctx.actor, ctx.scope, ctx.rt

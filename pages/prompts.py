@@ -3,7 +3,7 @@ variables checked, reset to the default; author profiles and strategies that fee
 import streamlit as st
 
 import ui
-from core import prompts
+from core.ai import prompts
 from db.enums import Tone
 
 SYNC = "prompt_sync"  # session state: (account, prompt type) the editor shows; anything else reloads it

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import ai_models, ai_settings, prompts, providers, reference
+from core import reference
+from core.ai import models as ai_models
+from core.ai import prompts, providers
+from core.ai import settings as ai_settings
+from core.ai.prompts_default import DEFAULT_PROMPTS
 from core.common import vault
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
-from core.prompts_default import DEFAULT_PROMPTS
 from db.enums import Role
 from db.models import Account, AccountSettings, AIPrompt, IntegrationProvider
 from tests import factories as f

@@ -18,7 +18,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, runtime
+from core import runtime
+from core.ai import models as ai_models
+from core.ai import settings as ai_settings
 from core.billing import credits
 from core.common import vault
 from core.tenancy import operator_actor, system_actor

@@ -10,7 +10,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from core import ai_models, ai_settings, library, providers, tenancy
+from core import library, tenancy
+from core.ai import models as ai_models
+from core.ai import providers
+from core.ai import settings as ai_settings
 from core.billing import pricing
 from core.errors import AccessDenied
 from core.identity import accounts, auth, sites

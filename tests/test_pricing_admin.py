@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, select
 
-from core import ai_settings, clusters, keyword_edits, providers, reference, tenancy
-from core.ai import engine
+from core import clusters, keyword_edits, reference, tenancy
+from core.ai import engine, providers
+from core.ai import settings as ai_settings
 from core.billing import credits, pricing
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from db.enums import Role

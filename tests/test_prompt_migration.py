@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.prompts_default import DEFAULT_PROMPTS
+from core.ai.prompts_default import DEFAULT_PROMPTS
 from db import migrate
 from db.models import GlobalAIPrompt
 from db.session import make_engine

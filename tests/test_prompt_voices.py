@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import prompts
+from core.ai import prompts
 from core.errors import NotFound, ValidationFailed
 from db.models import Account
 from tests import factories as f

@@ -10,14 +10,16 @@ from typing import ClassVar, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, providers, tenancy
-from core.ai import client
+from core import tenancy
+from core.ai import client, providers
+from core.ai import models as ai_models
+from core.ai import settings as ai_settings
 from core.ai.errors import AIOutputError, OutputRejected
+from core.ai.providers import ProviderConnection
 from core.ai.schemas import _Input, describe, parse_json_object
-from core.ai_settings import EffectiveAISettings
+from core.ai.settings import EffectiveAISettings
 from core.billing import pricing
 from core.billing.credits import Usage
-from core.providers import ProviderConnection
 from core.tenancy import Actor
 from db.models import AIModelConfig, CreditCostConfig
 

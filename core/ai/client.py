@@ -23,8 +23,8 @@ import openai
 from core.ai import download
 from core.ai.errors import AIProviderError
 from core.ai.limits import limiter_for
+from core.ai.providers import ProviderConnection
 from core.common import vault
-from core.providers import ProviderConnection
 from db.base import utcnow
 
 T = TypeVar("T")

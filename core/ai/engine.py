@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import providers, tenancy
-from core.ai import client, functions
+from core import tenancy
+from core.ai import client, functions, providers
 from core.ai.base import Job, Outcome, Progress
 from core.ai.errors import AIProviderError
 from core.billing import credits

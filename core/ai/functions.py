@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from core.ai.base import Job
-from core.ai.image_jobs import GenerateImages
-from core.ai.planner_jobs import AutoCluster, GenerateIdeas
+from core.ai.jobs.images import GenerateImages
+from core.ai.jobs.planner import AutoCluster, GenerateIdeas
+from core.ai.jobs.writer import GenerateContent, GenerateImagePrompts
 from core.ai.schemas import parse_input
-from core.ai.writer_jobs import GenerateContent, GenerateImagePrompts
 from core.errors import ValidationFailed
 
 FUNCTIONS: dict[str, type[Job]] = {job.function: job for job in (

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core import clusters, keyword_edits, providers, tenancy
+from core import clusters, keyword_edits, tenancy
+from core.ai import providers
 from core.runtime import Runtime
 from db.enums import Role
 from db.models import Account, Content, Tasks

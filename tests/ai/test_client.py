@@ -11,7 +11,7 @@ import pytest
 
 from core.ai import client
 from core.ai.errors import AIProviderError
-from core.providers import ProviderConnection
+from core.ai.providers import ProviderConnection
 from db.base import utcnow
 from tests.ai.helpers import API_KEY, FAST
 from tests.fake_openai import PNG_1X1, FakeAI, File, Reply

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select, text
 
-from core import ai_settings, tenancy
+from core import tenancy
 from core.ai import engine
+from core.ai import settings as ai_settings
 from core.ai.base import Progress
 from core.ai.errors import AIOutputError, AIProviderError
 from core.billing import credits

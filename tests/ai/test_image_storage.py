@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core import ai_settings
 from core.ai import engine
+from core.ai import settings as ai_settings
 from core.config import settings
 from db.enums import ImageStatus
 from db.models import CreditUsageLog, Images

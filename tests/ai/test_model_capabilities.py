@@ -6,8 +6,10 @@ import uuid
 
 import pytest
 
-from core import ai_models, ai_settings, tenancy
+from core import tenancy
 from core.ai import engine
+from core.ai import models as ai_models
+from core.ai import settings as ai_settings
 from core.ai.errors import AIProviderError
 from tests.ai.helpers import keywords
 

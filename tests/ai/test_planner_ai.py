@@ -1,10 +1,12 @@
-"""core.planner_ai: the planner's AI buttons (estimate, then run) through the engine and the fake OpenAI server."""
+"""core.ai.runs: the planner's AI buttons (estimate, then run) through the engine and the fake OpenAI server."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from core import planner_ai, providers, tenancy
+from core import tenancy
+from core.ai import providers
+from core.ai import runs as planner_ai
 from core.billing import credits
 from core.errors import InsufficientCredits, LimitExceeded, ValidationFailed
 from db.models import Clusters, ContentIdeas

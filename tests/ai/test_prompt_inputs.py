@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import prompts
-from core.ai import engine
+from core.ai import engine, prompts
+from core.ai.prompts_default import NO_AUTHOR, NO_SECTION_LOGIC, NO_STRATEGY
 from core.errors import NotFound, ValidationFailed
-from core.prompts_default import NO_AUTHOR, NO_SECTION_LOGIC, NO_STRATEGY
 from db.models import Account, AIPrompt, Content
 from tests import factories as f
 from tests.ai.helpers import balance, cluster, task

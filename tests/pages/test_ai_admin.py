@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import JSON, String, Text, cast, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import ai_models, providers, tenancy
+from core import tenancy
+from core.ai import models as ai_models
+from core.ai import providers
 from core.common import vault
 from core.identity import auth
 from db.base import Base

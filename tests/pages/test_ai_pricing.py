@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import ai_settings, tenancy
+from core import tenancy
+from core.ai import settings as ai_settings
 from core.billing import pricing
 from db.enums import Role
 from db.models import CreditCostConfig

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import ai_settings
+from core.ai import settings as ai_settings
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
 

@@ -7,7 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core import clusters, keyword_edits, providers, tenancy
+from core import clusters, keyword_edits, tenancy
+from core.ai import providers
 from core.billing import credits
 from db.enums import KeywordStatus
 from db.models import Clusters, ContentIdeas, Keywords, Sector

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import clusters, ideas, keyword_edits, prompts
+from core import clusters, ideas, keyword_edits
+from core.ai import prompts
 from core.billing import credits
 from db.enums import IdeaStatus, TaskStatus
 from db.models import ContentIdeas, Sector, Tasks

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import prompts
-from core.prompts_default import DEFAULT_PROMPTS
+from core.ai import prompts
+from core.ai.prompts_default import DEFAULT_PROMPTS
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
 

@@ -8,9 +8,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.ai.prompts_default import DEFAULT_PROMPTS, NO_AUTHOR, NO_SECTION_LOGIC, NO_STRATEGY
 from core.common.text import clean_name
 from core.errors import NotFound, ValidationFailed
-from core.prompts_default import DEFAULT_PROMPTS, NO_AUTHOR, NO_SECTION_LOGIC, NO_STRATEGY
 from core.tenancy import Actor
 from db.enums import Tone
 from db.models import AIPrompt, AuthorProfile, GlobalAIPrompt, Strategy

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clusters, ideas, keyword_edits, prompts, tenancy
+from core import clusters, ideas, keyword_edits, tenancy
+from core.ai import prompts
 from core.ai.base import Outcome, Progress, Quantities, TextJob, ask_json, reject
 from core.ai.schemas import ClusteringOut, ClusterInput, IdeasInput, IdeasOut
 from core.errors import NotFound, ValidationFailed

@@ -11,17 +11,19 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import ai_models, ai_settings, prompts, providers, tenancy
-from core.ai import client
+from core import tenancy
+from core.ai import client, prompts, providers
+from core.ai import models as ai_models
+from core.ai import settings as ai_settings
 from core.ai.base import Job, Outcome, Progress, Quantities, floor_credits
 from core.ai.errors import AIProviderError
 from core.ai.limits import Limits
+from core.ai.providers import ProviderConnection
 from core.ai.schemas import ImagesInput
 from core.billing import pricing
 from core.billing.credits import Usage
 from core.config import settings as app_settings
 from core.errors import NotFound, ValidationFailed
-from core.providers import ProviderConnection
 from core.tenancy import Actor
 from db.enums import ImageStatus
 from db.models import Content, Images

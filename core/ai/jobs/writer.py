@@ -4,7 +4,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core import ai_settings, prompts, tenancy
+from core import tenancy
+from core.ai import prompts
+from core.ai import settings as ai_settings
 from core.ai.base import Outcome, Progress, Quantities, TextJob, ask_json, reject
 from core.ai.schemas import (
     ArticleOut,

@@ -1,0 +1,1 @@
+"""The AI functions, one module per domain they write to."""
