@@ -1,4 +1,4 @@
-"""Keyword clustering: core.clustering against TF-IDF + k-means (k = number of labels) on the same CSV.
+"""Keyword clustering: core.planner.clustering.engine against TF-IDF + k-means (k = number of labels) on the same CSV.
 
     python3 dev.py bench cluster [--csv FILE | --n 10000] [--granularity 0.5] [--mode lexical|semantic]
                                  [--baseline kmeans|minibatch]
@@ -53,7 +53,7 @@ def _int(value: str | None) -> int | None:
 
 
 def run_ours(texts: list[str], volumes: list[int | None], args: argparse.Namespace) -> list[int]:
-    from core.clustering import KeywordItem, cluster_keywords
+    from core.planner.clustering.engine import KeywordItem, cluster_keywords
 
     items = [KeywordItem(i, t, v) for i, (t, v) in enumerate(zip(texts, volumes, strict=True))]
     result = cluster_keywords(items, granularity=args.granularity, mode=args.mode)
@@ -147,7 +147,7 @@ def report(args: argparse.Namespace) -> None:
     texts, truth, _ = read_csv(args.csv)
     labels_note = f"{len(set(truth))} labels" if truth else "no label column: NMI/ARI and the baseline skipped"
     print(f"{args.csv}: n={len(texts):,}, {labels_note}; granularity={args.granularity}, mode={args.mode}")
-    methods = [("ours", f"core.clustering ({args.mode})")]
+    methods = [("ours", f"core.planner.clustering.engine ({args.mode})")]
     if truth:
         methods.append(("baseline", f"TF-IDF + {args.baseline} k={len(set(truth))}"))
     print(f"{'method':34} {'time s':>7} {'peak MB':>8} {'NMI':>6} {'ARI':>6} {'unclust':>8} {'clusters':>8}")

@@ -1,5 +1,5 @@
 """Keyword import vs the bare tool: a 1M-row Semrush-like CSV into PostgreSQL (`psql \\copy` of the same rows
-into the same table vs core.keyword_import with parsing, validation, normalisation and de-duplication), our
+into the same table vs core.planner.keyword_import with parsing, validation, normalisation and de-duplication), our
 client's peak memory, and 100k rows into SQLite.
 
     python3 dev.py bench import [--rows 1000000] [--sqlite-rows 100000] [--rounds 1] [--url postgresql+psycopg://…]
@@ -100,7 +100,7 @@ def child(argv: list[str]) -> None:
     ap.add_argument("--site", type=int)
     ap.add_argument("--sector", type=int)
     a = ap.parse_args(argv)
-    from core import keyword_import
+    from core.planner import keyword_import
     from core.tenancy import operator_actor
     from db.session import make_engine, make_session_factory, transaction
 
@@ -191,7 +191,7 @@ def bench_postgres(args: argparse.Namespace, src: Path, table: Path) -> None:
             ours, rss = min(ours, result["seconds"]), max(rss, result["rss_mb"])
         print(f"PostgreSQL, {args.rows:,} rows ({src.stat().st_size / 2**20:,.0f} MB CSV), best of {args.rounds}:")
         print(f"  psql \\copy into keywords (bare tool)  : {bare:7.1f} s")
-        print(f"  core.keyword_import (parse+validate+  : {ours:7.1f} s   {result['summary']}")
+        print(f"  core.planner.keyword_import (parse+validate+  : {ours:7.1f} s   {result['summary']}")
         print("    normalise+dedupe, COPY+merge)       " + ", ".join(f"{k} {v:.1f} s" for k, v in result["phases"].items()))
         print(f"  ratio ours/bare                       : {ours / bare:7.2f}   (target <= 1.50)")
         print(f"  client peak RSS                       : {rss:7.0f} MB (target < 500 MB)")
@@ -236,7 +236,7 @@ def bench_sqlite(args: argparse.Namespace, src: Path) -> None:
         ids = _prepare(url, industry=True)
         result = _import(url, small, ids)
     print(f"SQLite, {args.sqlite_rows:,} rows into a sector linked to the keyword library:")
-    print(f"  core.keyword_import                   : {result['seconds']:7.1f} s   (target < 10 s)   "
+    print(f"  core.planner.keyword_import                   : {result['seconds']:7.1f} s   (target < 10 s)   "
           f"{result['summary']}")
     print(f"  client peak RSS                       : {result['rss_mb']:7.0f} MB")
 

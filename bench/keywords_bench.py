@@ -4,7 +4,7 @@
 
 Fills one sector with --rows keywords by COPY (70 % new, 30 % mapped to 2,000 clusters; ~8 % NULL volumes), runs
 VACUUM ANALYZE, then times (median of --repeat, warm cache) page 1 and page 10,000 of "status new, volume high →
-low" as bare SQL and as core.keywords.list_keywords, next to OFFSET 500000, and counts per status.
+low" as bare SQL and as core.planner.keywords.list_keywords, next to OFFSET 500000, and counts per status.
 """
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event  # noqa: E402
 
-from core import keywords, reference, tenancy  # noqa: E402
+from core import reference, tenancy  # noqa: E402
 from core.identity import accounts, sites
-from core.keywords import Cursor, KeywordFilter  # noqa: E402
+from core.planner import keywords
+from core.planner.keywords import Cursor, KeywordFilter  # noqa: E402
 from db import migrate, scratch  # noqa: E402
 from db.enums import AccountStatus, Role  # noqa: E402
 from db.session import make_engine, make_session_factory, transaction  # noqa: E402

@@ -12,9 +12,11 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from core import cli, clustering, clustering_apply, tenancy
+from core import cli, tenancy
 from core.ai import runs as planner_ai
 from core.errors import NotFound
+from core.planner.clustering import apply as clustering_apply
+from core.planner.clustering import engine as clustering
 from core.runtime import Runtime
 from core.tenancy import operator_actor
 from db.models import Clusters, Sector

@@ -16,10 +16,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import cli, keyword_export, keyword_import, tenancy
+from core import cli, tenancy
 from core.errors import NotFound, ValidationFailed
-from core.keyword_import import ImportOptions, ImportRejected, ImportReport, Progress
-from core.keywords import KeywordFilter
+from core.planner import keyword_export, keyword_import
+from core.planner.keyword_import import ImportOptions, ImportRejected, ImportReport, Progress
+from core.planner.keywords import KeywordFilter
 from core.tenancy import Actor, operator_actor
 from db.enums import KeywordStatus
 from db.models import Sector

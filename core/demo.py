@@ -12,11 +12,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import clusters, demo_content, demo_keywords, demo_usage, tenancy
+from core import demo_content, demo_keywords, demo_usage, tenancy
 from core.billing import credits
 from core.demo_keywords import KeywordRow
 from core.errors import Conflict, ValidationFailed
 from core.identity import accounts, sites, users
+from core.planner import clusters
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import AccountStatus, Role

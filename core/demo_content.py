@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from core import ideas
 from core.common.text import slugify
 from core.demo_usage import UsageEvent
+from core.planner import ideas
 from core.tenancy import Actor
 from db.enums import (
     ContentStatus,

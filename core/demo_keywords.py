@@ -1,4 +1,4 @@
-"""Demo keywords: read an export with core.keyword_import, route rows to sectors, group them by a shared phrase."""
+"""Demo keywords: read an export with core.planner.keyword_import, route rows to sectors, group them by a shared phrase."""
 from __future__ import annotations
 
 import json
@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core import keyword_import
 from core.errors import ValidationFailed
-from core.keyword_import.rows import Row
+from core.planner import keyword_import
+from core.planner.keyword_import.rows import Row
 from core.tenancy import Actor
 from db.enums import KeywordStatus
 from db.models import Keywords, Sector
@@ -42,7 +42,7 @@ class KeywordRow:
     attributes: dict
 
     def as_import_row(self) -> Row:
-        """The row as core.keyword_import writes it."""
+        """The row as core.planner.keyword_import writes it."""
         return (self.keyword, self.norm, self.volume, self.difficulty, None if self.cpc is None else str(self.cpc),
                 self.intent, json.dumps(self.attributes, ensure_ascii=False))
 
@@ -57,7 +57,7 @@ class ReadResult:
 
 
 def read_keywords(path: Path) -> ReadResult:
-    """Every data row of the export, read by core.keyword_import (any tool's columns, by name); rows that cannot
+    """Every data row of the export, read by core.planner.keyword_import (any tool's columns, by name); rows that cannot
     be used are counted by reason, never dropped silently; a repeated keyword keeps its first row."""
     try:
         rows, report = keyword_import.read_rows(path)
@@ -151,7 +151,7 @@ def _title(phrase: str) -> str:
 
 def insert_keywords(session: Session, actor: Actor, sector: Sector, rows: list[KeywordRow], *,
                     cluster_of: dict[str, int], created_at: datetime) -> int:
-    """Write a sector's keywords through core.keyword_import (COPY on PostgreSQL, linked to the keyword library),
+    """Write a sector's keywords through core.planner.keyword_import (COPY on PostgreSQL, linked to the keyword library),
     then map them to their clusters and date them back; returns how many were imported."""
     report = keyword_import.write_rows(session, actor, site_id=sector.site_id, sector_id=sector.id,
                                        rows=((n, r.as_import_row()) for n, r in enumerate(rows, 2)), name="demo",

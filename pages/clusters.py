@@ -6,8 +6,9 @@ import streamlit as st
 
 import ui
 import ui_jobs
-from core import clustering_apply, clusters
 from core.ai import runs as planner_ai
+from core.planner import clusters
+from core.planner.clustering import apply as clustering_apply
 
 ctx = ui.current("Clusters")
 actor, scope, rt = ctx.actor, ctx.scope, ctx.rt

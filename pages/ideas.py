@@ -6,8 +6,8 @@ import streamlit as st
 
 import ui
 import ui_jobs
-from core import clusters, ideas
 from core.ai import runs as planner_ai
+from core.planner import clusters, ideas
 from db.enums import ContentStructure, ContentType, IdeaStatus
 
 ctx = ui.current("Ideas")

@@ -4,9 +4,9 @@ import streamlit as st
 
 import ui
 import ui_jobs
-from core import keyword_import
 from core.errors import DomainError
-from core.keyword_import import FIELD_LABELS, FIELDS, ImportOptions, ImportReport
+from core.planner import keyword_import
+from core.planner.keyword_import import FIELD_LABELS, FIELDS, ImportOptions, ImportReport
 
 ctx = ui.current("Import keywords")
 actor, scope, rt = ctx.actor, ctx.scope, ctx.rt

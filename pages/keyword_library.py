@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core import library
 from core.identity import sites
+from core.planner import library
 
 ctx = ui.current("Keyword library")
 actor, scope = ctx.actor, ctx.scope

@@ -1,15 +1,15 @@
 """Planner: a sector's keywords — search, filter, sort and page them; edit cells inline; act on a selection or on
-everything filtered; restore deleted ones. Filtering, sorting and paging happen in the database (core.keywords)."""
+everything filtered; restore deleted ones. Filtering, sorting and paging happen in the database (core.planner.keywords)."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 import ui
-from core import keyword_edits, keywords
 from core.errors import DomainError
-from core.keyword_edits import BulkAction
-from core.keywords import Deleted, KeywordFilter
+from core.planner import keyword_edits, keywords
+from core.planner.keyword_edits import BulkAction
+from core.planner.keywords import Deleted, KeywordFilter
 from core.tenancy import Actor
 
 ctx = ui.current("Keywords")

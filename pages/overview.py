@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from core import overview
+from core.planner import overview
 
 ctx = ui.current("Overview")
 scope = ctx.scope

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import keyword_import as ki
+from core.planner import keyword_import as ki
 from db.models import IndustrySector, Keywords, Sector, Site
 from tests import factories as f
 

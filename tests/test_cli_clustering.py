@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core import clusters, keyword_edits, runtime, tenancy
+from core import runtime, tenancy
 from core.billing import credits
+from core.planner import clusters, keyword_edits
 from db.models import Clusters, ContentIdeas, Keywords
 from tests import factories as f
 from tests.ai.helpers import API_KEY, configure

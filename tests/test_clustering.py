@@ -1,4 +1,4 @@
-"""The offline keyword clusterer (core.clustering): no database, no network."""
+"""The offline keyword clusterer (core.planner.clustering.engine): no database, no network."""
 from __future__ import annotations
 
 import random
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from bench.make_labelled_keywords import generate
-from core import clustering_features as features
-from core import local_embedder
-from core.clustering import ClusteringResult, KeywordItem, cluster_keywords
-from core.clustering_dpmeans import dp_means
 from core.errors import ValidationFailed
+from core.planner.clustering import embedder as local_embedder
+from core.planner.clustering import features
+from core.planner.clustering.dpmeans import dp_means
+from core.planner.clustering.engine import ClusteringResult, KeywordItem, cluster_keywords
 
 
 def items_from(rows: list[tuple[str, str, int]]) -> list[KeywordItem]:

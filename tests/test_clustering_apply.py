@@ -1,4 +1,4 @@
-"""core.clustering_apply: preview (read, compute with no transaction, nothing written), then apply in one transaction."""
+"""core.planner.clustering.apply: preview (read, compute with no transaction, nothing written), then apply in one transaction."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -6,8 +6,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import select
 
-from core import clustering_apply, clusters, keyword_edits
 from core.errors import Conflict, ValidationFailed
+from core.planner import clusters, keyword_edits
+from core.planner.clustering import apply as clustering_apply
 from db.base import utcnow
 from db.enums import KeywordStatus
 from db.models import Clusters, Keywords

@@ -1,11 +1,12 @@
-"""core.clusters: the list with SQL statistics and keyset pages, create/rename/merge/split/delete/restore, drill-down."""
+"""core.planner.clusters: the list with SQL statistics and keyset pages, create/rename/merge/split/delete/restore, drill-down."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from core import clusters, ideas, keyword_edits, tenancy
+from core import tenancy
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from core.planner import clusters, ideas, keyword_edits
 from db.enums import ClusterStatus, IdeaStatus, KeywordStatus, Role
 from db.models import Clusters, ContentIdeas, Keywords, Tasks
 from tests import factories as f

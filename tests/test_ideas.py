@@ -1,11 +1,12 @@
-"""core.ideas: list and filter, create and edit by hand, delete, and queue as writer tasks in one transaction."""
+"""core.planner.ideas: list and filter, create and edit by hand, delete, and queue as writer tasks in one transaction."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from core import clusters, ideas, tenancy
+from core import tenancy
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from core.planner import clusters, ideas
 from db.enums import ContentStructure, ContentType, IdeaStatus, Role, TaskStatus
 from db.models import ContentIdeas, Tasks
 from tests import factories as f

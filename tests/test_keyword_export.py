@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from core import clusters, keyword_edits, keyword_export
 from core.errors import NotFound
 from core.identity import users
-from core.keywords import KeywordFilter
+from core.planner import clusters, keyword_edits, keyword_export
+from core.planner.keywords import KeywordFilter
 from db.enums import Role
 from tests import factories as f
 from tests import keyword_files as kf

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core import clusters, keyword_edits
-from core import keyword_import as ki
 from core.errors import AccessDenied, LimitExceeded, NotFound, ValidationFailed
+from core.planner import clusters, keyword_edits
+from core.planner import keyword_import as ki
 from db.base import utcnow
 from db.enums import Role
 from db.models import Account, Clusters, Keywords, Plan, SeedKeyword

@@ -8,8 +8,8 @@ import os
 import pytest
 from sqlalchemy import select
 
-from core import keyword_import as ki
-from core.keyword_import import values
+from core.planner import keyword_import as ki
+from core.planner.keyword_import import values
 from db.models import Keywords
 from tests import factories as f
 from tests import keyword_files as kf

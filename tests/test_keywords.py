@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
-from core import clusters, keyword_edits, keywords
 from core.errors import AccessDenied, NotFound, ValidationFailed
 from core.identity import sites, users
-from core.keywords import Cursor, KeywordFilter
+from core.planner import clusters, keyword_edits, keywords
+from core.planner.keywords import Cursor, KeywordFilter
 from db.enums import Role
 from db.models import Clusters, Keywords
 from tests import factories as f

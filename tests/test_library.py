@@ -1,4 +1,4 @@
-"""core.library: curate the global seed-keyword library (platform admins), import a CSV, add library keywords to
+"""core.planner.library: curate the global seed-keyword library (platform admins), import a CSV, add library keywords to
 a sector."""
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import keyword_edits, library, tenancy
+from core import tenancy
 from core.errors import AccessDenied, Conflict, ValidationFailed
 from core.identity import sites
+from core.planner import keyword_edits, library
 from db.enums import Role
 from db.models import Keywords, SeedKeyword
 from tests import factories as f

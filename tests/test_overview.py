@@ -1,10 +1,10 @@
-"""core.overview: pipeline counts per status, grouped in SQL, scoped to the actor and the site or sector."""
+"""core.planner.overview: pipeline counts per status, grouped in SQL, scoped to the actor and the site or sector."""
 from __future__ import annotations
 
 import pytest
 
-from core import clusters, ideas, keyword_edits, overview
 from core.errors import NotFound, ValidationFailed
+from core.planner import clusters, ideas, keyword_edits, overview
 from db.enums import ContentStatus, SiteStatus, TaskStatus
 from db.models import Content, Tasks
 from tests import factories as f

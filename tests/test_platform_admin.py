@@ -10,13 +10,14 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from core import library, tenancy
+from core import tenancy
 from core.ai import models as ai_models
 from core.ai import providers
 from core.ai import settings as ai_settings
 from core.billing import pricing
 from core.errors import AccessDenied
 from core.identity import accounts, auth, sites
+from core.planner import library
 from db.enums import Role
 from db.models import Account, User
 from tests import factories as f

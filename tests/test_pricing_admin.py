@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, select
 
-from core import clusters, keyword_edits, reference, tenancy
+from core import reference, tenancy
 from core.ai import engine, providers
 from core.ai import settings as ai_settings
 from core.billing import credits, pricing
 from core.errors import AccessDenied, NotFound, ValidationFailed
+from core.planner import clusters, keyword_edits
 from db.enums import Role
 from db.models import Account, CreditCostConfig, CreditTransaction, CreditUsageLog, SystemAISettings
 from tests import factories as f

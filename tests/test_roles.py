@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import clusters, ideas, keyword_edits
 from core.errors import AccessDenied, LimitExceeded, NotFound, ValidationFailed
 from core.identity import accounts, sites, users
+from core.planner import clusters, ideas, keyword_edits
 from db.enums import Role
 from db.models import Plan, Site, User
 from tests import factories as f

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import clusters, keyword_edits, tenancy
+from core import tenancy
 from core.errors import AccessDenied, Conflict, LimitExceeded, ValidationFailed
 from core.identity import accounts, sites
+from core.planner import clusters, keyword_edits
 from db.enums import KeywordStatus, Role
 from db.models import Account, Industry, IndustrySector, Keywords, Plan, Sector, Site
 from tests import factories as f

@@ -1,7 +1,7 @@
 """A first check that the fixtures work on both databases."""
-from core import clusters, keyword_edits
 from core.errors import LimitExceeded, ValidationFailed
 from core.identity import sites
+from core.planner import clusters, keyword_edits
 from tests import factories as f
 
 

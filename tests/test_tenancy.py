@@ -6,9 +6,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Select, select
 
-from core import clusters, ideas, keyword_edits, tenancy
+from core import tenancy
 from core.errors import AccessDenied, NotFound
 from core.identity import accounts, sites, users
+from core.planner import clusters, ideas, keyword_edits
 from core.tenancy import Actor
 from db.base import Base
 from db.enums import Role

@@ -60,7 +60,7 @@ class Keywords(SiteSectorScoped, SoftDelete, Base):
         CheckConstraint("volume IS NULL OR volume >= 0", name="volume_non_negative"),
         Index("ix_keywords_sector_status_volume", "sector_id", "status", "volume", "id"),
         # The keywords screen sorts a sector by each of these with keyset pagination on (column, id); sorting by
-        # keyword uses the unique (sector_id, keyword_norm) above. See core/keywords.py.
+        # keyword uses the unique (sector_id, keyword_norm) above. See core/planner/keywords.py.
         Index("ix_keywords_sector_volume", "sector_id", "volume", "id"),
         Index("ix_keywords_sector_difficulty", "sector_id", "difficulty", "id"),
         Index("ix_keywords_sector_cpc", "sector_id", "cpc", "id"),

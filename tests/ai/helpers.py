@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core import clusters, keyword_edits, tenancy
+from core import tenancy
 from core.ai import providers
+from core.planner import clusters, keyword_edits
 from core.runtime import Runtime
 from db.enums import Role
 from db.models import Account, Content, Tasks

@@ -7,9 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core import clusters, keyword_edits, tenancy
+from core import tenancy
 from core.ai import providers
 from core.billing import credits
+from core.planner import clusters, keyword_edits
 from db.enums import KeywordStatus
 from db.models import Clusters, ContentIdeas, Keywords, Sector
 from tests.ai.helpers import configure

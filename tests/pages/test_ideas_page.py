@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import clusters, ideas, keyword_edits
 from core.ai import prompts
 from core.billing import credits
+from core.planner import clusters, ideas, keyword_edits
 from db.enums import IdeaStatus, TaskStatus
 from db.models import ContentIdeas, Sector, Tasks
 from tests.ai.helpers import configure

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core import library
 from core.identity import sites
+from core.planner import library
 from db.enums import Role
 from db.models import Keywords
 from tests.pages.conftest import APP, PASSWORD, click, go, login, texts

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import clusters, keyword_edits, keywords
 from core.identity import sites
-from core.keywords import KeywordFilter
+from core.planner import clusters, keyword_edits, keywords
+from core.planner.keywords import KeywordFilter
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, login, texts
 

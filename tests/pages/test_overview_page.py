@@ -1,8 +1,8 @@
 """Overview page: the pipeline counts of the scope, for the sector or the whole site."""
 from __future__ import annotations
 
-from core import clusters, ideas, keyword_edits
 from core.identity import sites
+from core.planner import clusters, ideas, keyword_edits
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, login, texts
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clusters, ideas, keyword_edits, tenancy
+from core import tenancy
 from core.ai import prompts
 from core.ai.base import Outcome, Progress, Quantities, TextJob, ask_json, reject
 from core.ai.schemas import ClusteringOut, ClusterInput, IdeasInput, IdeasOut
 from core.errors import NotFound, ValidationFailed
+from core.planner import clusters, ideas, keyword_edits
 from core.tenancy import Actor
 from db.models import Clusters, Keywords, Sector
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.keyword_import import columns as cols
-from core.keyword_import.report import ImportRejected
+from core.planner.keyword_import import columns as cols
+from core.planner.keyword_import.report import ImportRejected
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")

@@ -1,4 +1,4 @@
-"""Reading a seed-keyword file for the keyword library: the site-keyword importer's reader (core.keyword_import:
+"""Reading a seed-keyword file for the keyword library: the site-keyword importer's reader (core.planner.keyword_import:
 encodings, delimiters, headers of Semrush / Ahrefs / Keyword Planner / Moz or a plain list, ranges like
 "1K – 10K", keyword normalisation), adapted to the library's rows and its report of skipped rows.
 """
@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from core import keyword_import
+from core.planner import keyword_import
 
 MAX_ROWS = 200_000  # a curated library file; bigger ones are refused before anything is written
 

@@ -9,10 +9,10 @@ from typing import BinaryIO
 
 from core.config import settings
 from core.errors import ValidationFailed
-from core.keyword_import import columns as cols
-from core.keyword_import import reading
-from core.keyword_import.reading import AUTO, Layout, Source
-from core.keyword_import.rows import Blank, RowParser, RowProblem
+from core.planner.keyword_import import columns as cols
+from core.planner.keyword_import import reading
+from core.planner.keyword_import.reading import AUTO, Layout, Source
+from core.planner.keyword_import.rows import Blank, RowParser, RowProblem
 
 PREVIEW_ROWS = 20
 

@@ -10,9 +10,10 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from core import clusters, tenancy
+from core import tenancy
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.keywords import Deleted, KeywordFilter, where_clause
+from core.planner import clusters
+from core.planner.keywords import Deleted, KeywordFilter, where_clause
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import KeywordStatus

@@ -1,5 +1,5 @@
 """The keywords screen's reads: a sector's keywords searched, filtered, sorted and keyset-paged in SQL, and counts
-(its writes, inline edits and bulk actions, are in core/keyword_edits.py).
+(its writes, inline edits and bulk actions, are in core/planner/keyword_edits.py).
 
 Paging is keyset (seek) pagination on (sort column, id): a page costs the same at any depth because the database
 starts from the last row shown instead of counting past every earlier row (OFFSET), and it reads at most the page

@@ -3,11 +3,11 @@
 Pipeline (each phase reports progress):
 1. normalise (NFKC, case-fold, light stemming, stop words) and merge keywords that normalise alike;
 2. lexical features — tokens, bigrams, character n-grams — weighted by IDF × learned specificity, reduced by a
-   sampled randomized SVD (core/clustering_features.py);
-3. DP-means at a cosine threshold set by the granularity (core/clustering_dpmeans.py); its clusters teach the
+   sampled randomized SVD (core/planner/clustering/features.py);
+3. DP-means at a cosine threshold set by the granularity (core/planner/clustering/dpmeans.py); its clusters teach the
    next round which terms are modifiers (spread over all clusters) and which are topics; three rounds;
 4. optionally (mode="semantic") the final round adds sentence embeddings of each keyword's topical words from
-   a locally installed model (core/clustering_semantic.py);
+   a locally installed model (core/planner/clustering/semantic.py);
 5. keywords left alone join the nearest cluster when similar enough; the rest are reported as unclustered;
 6. each cluster is named by its highest-volume keyword (the most central one when there are no volumes), and
    the result gets a quality score: the mean silhouette (cosine) on a fixed sample of clustered keywords.
@@ -23,9 +23,9 @@ import numpy as np
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from core import clustering_features as features
-from core.clustering_dpmeans import attach_singletons, dp_means
 from core.errors import ValidationFailed
+from core.planner.clustering import features
+from core.planner.clustering.dpmeans import attach_singletons, dp_means
 
 Progress = Callable[[str, float], None]
 MODES = ("lexical", "semantic")
@@ -133,7 +133,9 @@ def _cluster_forms(forms: _Forms, tau: float, mode: str, report: Progress) -> tu
         report(f"Clustering, round {rnd + 1} of {ROUNDS + 1}", 0.1 + 0.7 * rnd / (ROUNDS + 1))
         z = features.embed(space, spec, dims=DIMS, seed=SEED)
         if mode == "semantic" and rnd == ROUNDS:
-            from core import clustering_semantic  # optional extra: imported only when asked for
+            from core.planner.clustering import (
+                semantic as clustering_semantic,  # optional extra: imported only when asked for
+            )
 
             base = 0.1 + 0.7 * rnd / (ROUNDS + 1)
             z = clustering_semantic.hybrid(z, forms.display, space, spec, on_fraction=lambda f, b=base: report(

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, exists, func, insert, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from core import keyword_edits, tenancy
+from core import tenancy
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.library_csv import ParsedSeed, parse_seed_csv
+from core.planner import keyword_edits
+from core.planner.library_csv import ParsedSeed, parse_seed_csv
 from core.tenancy import Actor
 from db.enums import KeywordStatus
 from db.models import Industry, IndustrySector, Keywords, Sector, SeedKeyword, Site

@@ -10,11 +10,11 @@ import json
 import re
 from json.encoder import encode_basestring as _json_str  # the C function: a str as JSON text, quotes included
 
-from core import keyword_edits
 from core.errors import ValidationFailed
-from core.keyword_import import columns as cols
-from core.keyword_import import values
-from core.keyword_import.values import BadValue
+from core.planner import keyword_edits
+from core.planner.keyword_import import columns as cols
+from core.planner.keyword_import import values
+from core.planner.keyword_import.values import BadValue
 
 MAX_CELL = 1000  # characters in any cell; keywords have their own limit (keyword_edits.MAX_KEYWORD)
 FORMULA_ESCAPED = ("'=", "'+", "'-", "'@", "'\t", "'\r")

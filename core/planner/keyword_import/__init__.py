@@ -9,13 +9,13 @@
 The rules for values (thousands separators, ranges, intents) are in `values`; for existing keywords, soft-deleted
 ones and the keyword library in `writers`; the reading (encoding, delimiter, header) in `reading`.
 """
-from core.keyword_import.columns import FIELD_LABELS, FIELDS
-from core.keyword_import.pipeline import Progress
-from core.keyword_import.preview import ImportOptions, Preview, preview
-from core.keyword_import.reading import DELIMITER_NAMES, ENCODINGS
-from core.keyword_import.report import REASONS, ImportRejected, ImportReport, Problem
-from core.keyword_import.rows import MAX_CELL
-from core.keyword_import.service import import_file, read_rows, run_import, write_rows
+from core.planner.keyword_import.columns import FIELD_LABELS, FIELDS
+from core.planner.keyword_import.pipeline import Progress
+from core.planner.keyword_import.preview import ImportOptions, Preview, preview
+from core.planner.keyword_import.reading import DELIMITER_NAMES, ENCODINGS
+from core.planner.keyword_import.report import REASONS, ImportRejected, ImportReport, Problem
+from core.planner.keyword_import.rows import MAX_CELL
+from core.planner.keyword_import.service import import_file, read_rows, run_import, write_rows
 
 __all__ = ["DELIMITER_NAMES", "ENCODINGS", "FIELDS", "FIELD_LABELS", "MAX_CELL", "REASONS", "ImportOptions",
            "ImportRejected", "ImportReport", "Preview", "Problem", "Progress", "import_file", "preview", "read_rows",

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core import clustering_features as features
-from core import local_embedder
+from core.planner.clustering import embedder as local_embedder
+from core.planner.clustering import features
 
 SEMANTIC_WEIGHT = 0.9     # share of the semantic part in the blended cosine similarity
 KEEP_RELATIVE = 0.6       # a word is topical when its specificity is at least this share of the keyword's best

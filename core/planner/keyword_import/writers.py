@@ -19,8 +19,8 @@ from typing import Protocol
 import psycopg
 from sqlalchemy.orm import Session
 
-from core.keyword_import.report import ImportRejected
-from core.keyword_import.rows import Row
+from core.planner.keyword_import.report import ImportRejected
+from core.planner.keyword_import.rows import Row
 
 SQLITE_BATCH = 5000
 SQLITE_CACHE_KB = -65536  # negative: KiB, i.e. 64 MB

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from core.keyword_import import reading
-from core.keyword_import.report import ImportReport
-from core.keyword_import.rows import Blank, Row, RowParser, RowProblem
-from core.keyword_import.writers import Sink
+from core.planner.keyword_import import reading
+from core.planner.keyword_import.report import ImportReport
+from core.planner.keyword_import.rows import Blank, Row, RowParser, RowProblem
+from core.planner.keyword_import.writers import Sink
 
 PROGRESS_EVERY = 10_000  # rows between progress calls
 # Marks in the de-duplication dict for keywords the sector has already (rows of the file store their line >= 1).

@@ -16,10 +16,11 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import keywords, tenancy
+from core import tenancy
 from core.errors import NotFound
-from core.keyword_import.report import spreadsheet_text
-from core.keywords import KeywordFilter
+from core.planner import keywords
+from core.planner.keyword_import.report import spreadsheet_text
+from core.planner.keywords import KeywordFilter
 from core.tenancy import Actor
 from db.models import Clusters, Keywords, Sector
 

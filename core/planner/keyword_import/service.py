@@ -9,14 +9,15 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import clusters, tenancy
+from core import tenancy
 from core.errors import LimitExceeded, ValidationFailed
-from core.keyword_import import columns as cols
-from core.keyword_import import pipeline, reading, writers
-from core.keyword_import.pipeline import DELETED, EXISTS, OnProgress, Progress
-from core.keyword_import.preview import DEFAULT_OPTIONS, ImportOptions, layout_and_mapping
-from core.keyword_import.report import ImportRejected, ImportReport
-from core.keyword_import.rows import Row, RowParser
+from core.planner import clusters
+from core.planner.keyword_import import columns as cols
+from core.planner.keyword_import import pipeline, reading, writers
+from core.planner.keyword_import.pipeline import DELETED, EXISTS, OnProgress, Progress
+from core.planner.keyword_import.preview import DEFAULT_OPTIONS, ImportOptions, layout_and_mapping
+from core.planner.keyword_import.report import ImportRejected, ImportReport
+from core.planner.keyword_import.rows import Row, RowParser
 from core.runtime import Runtime
 from core.tenancy import Actor
 from db.base import utcnow

@@ -14,9 +14,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from core import clusters, tenancy
+from core import tenancy
 from core.common.text import clean_name
 from core.errors import Conflict, ValidationFailed
+from core.planner import clusters
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import ContentStructure, ContentType, IdeaStatus, TaskStatus

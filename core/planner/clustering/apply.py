@@ -19,9 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from core import clustering, clusters, tenancy
-from core.clustering import KeywordItem
+from core import tenancy
 from core.errors import Conflict, LimitExceeded, ValidationFailed
+from core.planner import clusters
+from core.planner.clustering import engine as clustering
+from core.planner.clustering.engine import KeywordItem
 from core.tenancy import Actor
 from db.enums import ClusterStatus, KeywordStatus
 from db.models import Clusters, Keywords
@@ -173,7 +175,7 @@ def preview(tx: TxFactory | object, actor: Actor, *, site_id: int, sector_id: in
 
 def semantic_available() -> tuple[bool, str]:
     """Whether the optional local embedding model is installed, and why not."""
-    from core import local_embedder
+    from core.planner.clustering import embedder as local_embedder
     try:
         local_embedder.model_dir()
     except ValidationFailed as exc:

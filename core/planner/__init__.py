@@ -1,0 +1,1 @@
+"""The planner: keywords, clusters, ideas, the keyword library, import and clustering."""

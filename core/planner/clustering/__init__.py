@@ -1,0 +1,1 @@
+"""Offline keyword clustering: features, DP-means, the optional semantic mode, apply."""
