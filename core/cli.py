@@ -21,9 +21,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from core import demo, runtime, tenancy
+from core import runtime, tenancy
 from core.common.text import clean_email
 from core.config import ROOT
+from core.demo import seed as demo
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.identity import accounts, auth, sites, users
 from core.tenancy import operator_actor

@@ -14,7 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import cli, demo
+from core import cli
+from core.demo import seed as demo
 from core.identity import auth
 from db.enums import AccountStatus, Role
 from db.migrate import alembic_config

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import demo, demo_keywords
+from core.demo import keywords as demo_keywords
+from core.demo import seed as demo
 from core.errors import AccessDenied, Conflict, ValidationFailed
 from core.identity import auth
 from core.tenancy import operator_actor

@@ -12,9 +12,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import demo_content, demo_keywords, demo_usage, tenancy
+from core import tenancy
 from core.billing import credits
-from core.demo_keywords import KeywordRow
+from core.demo import content as demo_content
+from core.demo import keywords as demo_keywords
+from core.demo import usage as demo_usage
+from core.demo.keywords import KeywordRow
 from core.errors import Conflict, ValidationFailed
 from core.identity import accounts, sites, users
 from core.planner import clusters

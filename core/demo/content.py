@@ -14,7 +14,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.common.text import slugify
-from core.demo_usage import UsageEvent
+from core.demo.usage import UsageEvent
 from core.planner import ideas
 from core.tenancy import Actor
 from db.enums import (
