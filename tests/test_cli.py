@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import cli
+from core.cli import main as cli
 from core.demo import seed as demo
 from core.identity import auth
 from db.enums import AccountStatus, Role

@@ -16,10 +16,10 @@ import json
 import sys
 from collections.abc import Callable
 
-from core import cli
 from core.ai import engine
 from core.ai.base import Progress
 from core.ai.functions import FUNCTIONS
+from core.cli import main as cli
 from core.errors import DomainError, ValidationFailed
 from core.runtime import Runtime
 from core.tenancy import Actor, operator_actor

@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import cli, tenancy
+from core import tenancy
+from core.cli import main as cli
 from core.errors import NotFound, ValidationFailed
 from core.planner import keyword_export, keyword_import
 from core.planner.keyword_import import ImportOptions, ImportRejected, ImportReport, Progress

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import cli
 from core.ai import models as ai_models
 from core.ai import providers
 from core.ai import settings as ai_settings
 from core.billing import credits, pricing, usage, usage_rollup
+from core.cli import main as cli
 from core.errors import ValidationFailed
 from core.runtime import Runtime
 from core.tenancy import operator_actor

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from core import cli, tenancy
+from core import tenancy
 from core.ai import runs as planner_ai
+from core.cli import main as cli
 from core.errors import NotFound
 from core.planner.clustering import apply as clustering_apply
 from core.planner.clustering import engine as clustering

@@ -228,7 +228,7 @@ def cmd_seed_demo(session: Session, args: argparse.Namespace) -> list[str]:
 
 
 # Modules that add commands with `register(command)`; one line per domain.
-EXTENSIONS: tuple[str, ...] = ("core.cli_ai", "core.cli_clustering", "core.cli_planner", "core.cli_run")
+EXTENSIONS: tuple[str, ...] = ("core.cli.ai", "core.cli.clustering", "core.cli.planner", "core.cli.run_ai")
 
 
 # --- Parser and entry point -------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Operator command line: `python -m core.cli <command>`, one module per domain."""
