@@ -9,7 +9,7 @@ from core.billing import credits
 from core.runtime import Runtime
 from tests import factories as f
 from tests.ai.helpers import API_KEY, World, configure
-from tests.fake_openai import FakeAI
+from tests.fakes.openai_server import FakeAI
 
 
 @pytest.fixture(scope="module")

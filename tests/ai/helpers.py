@@ -13,7 +13,7 @@ from core.runtime import Runtime
 from db.enums import Role
 from db.models import Account, Content, Tasks
 from tests import factories as f
-from tests.fake_openai import FakeAI
+from tests.fakes.openai_server import FakeAI
 
 API_KEY = f"sk-test-{uuid.uuid4().hex}"
 # Small waits so fault tests run in seconds; the timeout is generous for loopback.

@@ -14,7 +14,7 @@ from core.ai.errors import AIProviderError
 from core.ai.providers import ProviderConnection
 from db.base import utcnow
 from tests.ai.helpers import API_KEY, FAST
-from tests.fake_openai import PNG_1X1, FakeAI, File, Reply
+from tests.fakes.openai_server import PNG_1X1, FakeAI, File, Reply
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from core.ai import download
-from tests.fake_openai import PNG_1X1, FakeAI, File
+from tests.fakes.openai_server import PNG_1X1, FakeAI, File
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from db.enums import Role
 from db.models import CreditUsageLog
 from tests import factories as f
 from tests.ai.helpers import API_KEY, cluster, content, keywords, viewer
-from tests.fake_openai import Reply, completion
+from tests.fakes.openai_server import Reply, completion
 
 IDEA = {"title": "Best trail shoes", "content_structure": "guide", "estimated_word_count": 1500}
 

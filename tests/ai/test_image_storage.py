@@ -10,7 +10,7 @@ from core.config import settings
 from db.enums import ImageStatus
 from db.models import CreditUsageLog, Images
 from tests.ai.helpers import content
-from tests.fake_openai import PNG_1X1, FakeAI, File, Reply
+from tests.fakes.openai_server import PNG_1X1, FakeAI, File, Reply
 
 
 def _plan_images(rt, fake, world, n: int) -> int:

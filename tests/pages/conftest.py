@@ -20,7 +20,7 @@ from core.tenancy import Actor
 from db.enums import Role
 from db.models import User
 from tests.ai.helpers import API_KEY
-from tests.fake_openai import FakeAI
+from tests.fakes.openai_server import FakeAI
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 OWNER_EMAIL = "owner@example.com"

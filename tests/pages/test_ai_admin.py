@@ -16,7 +16,7 @@ from core.identity import auth
 from db.base import Base
 from db.enums import Role
 from db.models import IntegrationProvider
-from tests.fake_openai import FakeAI
+from tests.fakes.openai_server import FakeAI
 from tests.pages.conftest import APP, PASSWORD, click, go, in_navigation, login, texts
 
 PAGE = "pages/ai_admin.py"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.identity import sites
 from db.enums import Role
 from db.models import Keywords
-from tests import keyword_files as kf
+from tests.fakes import keyword_files as kf
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
 
 

@@ -12,7 +12,7 @@ from core.planner import clusters, keyword_edits, keyword_export
 from core.planner.keywords import KeywordFilter
 from db.enums import Role
 from tests import factories as f
-from tests import keyword_files as kf
+from tests.fakes import keyword_files as kf
 
 
 @pytest.fixture

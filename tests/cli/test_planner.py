@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from db.models import Keywords
 from db.session import make_engine
-from tests import keyword_files as kf
-from tests.test_cli import ok, refused
+from tests.cli.test_cli import ok, refused
+from tests.fakes import keyword_files as kf
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from core.planner import keyword_import as ki
 from core.planner.keyword_import import values
 from db.models import Keywords
 from tests import factories as f
-from tests import keyword_files as kf
+from tests.fakes import keyword_files as kf
 
 run, stored = kf.run, kf.stored
 

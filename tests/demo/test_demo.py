@@ -32,7 +32,7 @@ from db.models import (
     User,
 )
 from tests import factories as f
-from tests.demo_checks import assert_ledger, assert_sectors_consistent, rows_outside
+from tests.demo.checks import assert_ledger, assert_sectors_consistent, rows_outside
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)  # six weeks back crosses 1 March: two monthly plan grants
 SAMPLE = demo.SAMPLE_KEYWORDS

@@ -26,9 +26,9 @@ from core.common import vault
 from core.tenancy import operator_actor, system_actor
 from db.models import CreditCostConfig, CreditTransaction, CreditUsageRollup, IntegrationProvider
 from tests import factories as f
-from tests.fake_openai import FakeAI
+from tests.fakes.openai_server import FakeAI
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLI_SECRET = "cli-ai-test-secret"
 
 

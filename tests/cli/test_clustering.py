@@ -14,9 +14,9 @@ from core.planner import clusters, keyword_edits
 from db.models import Clusters, ContentIdeas, Keywords
 from tests import factories as f
 from tests.ai.helpers import API_KEY, configure
-from tests.fake_openai import FakeAI
+from tests.fakes.openai_server import FakeAI
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["trail running shoes", "best trail running shoes", "trail running shoes women", "coffee grinder",
          "best coffee grinder", "manual coffee grinder", "xylophone lessons"]
 

@@ -15,7 +15,7 @@ from db.base import utcnow
 from db.enums import Role
 from db.models import Account, Clusters, Keywords, Plan, SeedKeyword
 from tests import factories as f
-from tests import keyword_files as kf
+from tests.fakes import keyword_files as kf
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from core.planner import keyword_import as ki
 from db.models import IndustrySector, Keywords, Sector, Site
 from tests import factories as f
 
-SEMRUSH = Path(__file__).resolve().parents[2] / "shared" / "data" / "semrush_kmt_wordpress_broad-match_us_2026-04-24.csv"
+SEMRUSH = Path(__file__).resolve().parents[3] / "shared" / "data" / "semrush_kmt_wordpress_broad-match_us_2026-04-24.csv"
 
 
 def csv_bytes(header: list[str] | None, rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8",

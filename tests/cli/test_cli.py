@@ -22,9 +22,9 @@ from db.migrate import alembic_config
 from db.models import Account, IndustrySector, Keywords, Plan, Sector, Site, SiteUserAccess, User
 from db.session import make_engine
 from tests import factories as f
-from tests.demo_checks import assert_ledger, assert_sectors_consistent, rows_outside
+from tests.demo.checks import assert_ledger, assert_sectors_consistent, rows_outside
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

@@ -1,0 +1,1 @@
+"""Publishing to WordPress: settings, slots, the WordPress adapter, the publishing service and its jobs."""
