@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -30,6 +30,10 @@ class Runtime:
         """A unit of work: commit on success, roll back on any exception."""
         with _transaction(self.factory) as session:
             yield session
+
+    def __call__(self) -> AbstractContextManager[Session]:
+        """A Runtime is a `core.common.uow.UnitOfWork`: `with rt() as session:` is `rt.transaction()`."""
+        return self.transaction()
 
 
 def start(config: Settings | None = None, *, url: str | None = None, prepare: bool = True) -> Runtime:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
@@ -36,11 +34,11 @@ from core.ai.base import Job, Outcome, Progress
 from core.ai.errors import AIProviderError
 from core.billing import credits
 from core.billing.credits import DuplicateCharge
+from core.common.uow import UnitOfWork
 from core.errors import Conflict
 from core.tenancy import Actor
 from db.models import CreditTransaction, CreditUsageLog
 
-TxFactory = Callable[[], AbstractContextManager[Session]]
 log = logging.getLogger("igny8.ai")
 
 
@@ -80,11 +78,6 @@ class _Replayed(Exception):
     """The key was charged by another run after our phase-1 check: roll this one back."""
 
 
-def _factory(tx: TxFactory | object) -> TxFactory:
-    """A Runtime (anything with .transaction) or a callable returning a transaction context manager."""
-    return getattr(tx, "transaction", tx)  # type: ignore[return-value]
-
-
 def idempotency_key(job: Job, job_key: str) -> str:
     """The charge key of a job: function, object and the caller's attempt key."""
     return f"{job.function}:{job.object_type}:{job.object_id}:{job_key}"[:255]
@@ -117,11 +110,11 @@ def _silent(done: int, total: int, message: str) -> None:
     """The default progress callback."""
 
 
-def run(tx: TxFactory | object, actor: Actor, *, function: str, job_key: str | None = None,
+def run(uow: UnitOfWork, actor: Actor, *, function: str, job_key: str | None = None,
         on_progress: Progress | None = None, **params: object) -> JobResult:
     """Run an AI function end to end (see the module docstring). `job_key` makes a retry of the same job
     idempotent (the scheduler passes its run and step); without it every call is a new job."""
-    transaction, report = _factory(tx), on_progress or _silent
+    transaction, report = uow, on_progress or _silent
     job = functions.make(function, params)
     key = idempotency_key(job, job_key or uuid.uuid4().hex)
     with transaction() as session:  # phase 1: inputs, estimate, balance check; committed before any HTTP call
@@ -149,7 +142,7 @@ def run(tx: TxFactory | object, actor: Actor, *, function: str, job_key: str | N
                      outcome.message, outcome.created, charge.usage_log_id if charge else None, outcome.failures)
 
 
-def _save(transaction: TxFactory, actor: Actor, job: Job, key: str, job_key: str | None,
+def _save(transaction: UnitOfWork, actor: Actor, job: Job, key: str, job_key: str | None,
           ceiling: int) -> tuple[Outcome, credits.ChargeResult | None] | JobResult:
     """Phase 3 and its failures: results thrown away leave their unbilled usage; when another run of this key
     was saved first, its result is returned."""
@@ -171,7 +164,7 @@ def _save(transaction: TxFactory, actor: Actor, job: Job, key: str, job_key: str
         raise
 
 
-def _record(transaction: TxFactory, actor: Actor, job: Job, key: str, job_key: str | None,
+def _record(transaction: UnitOfWork, actor: Actor, job: Job, key: str, job_key: str | None,
             ceiling: int) -> tuple[Outcome, credits.ChargeResult | None]:
     """Phase 3: results and charge (at most the estimate `ceiling`) in one transaction."""
     with transaction() as session:
@@ -190,7 +183,7 @@ def _record(transaction: TxFactory, actor: Actor, job: Job, key: str, job_key: s
         return outcome, charge
 
 
-def _unbilled(transaction: TxFactory, actor: Actor, job: Job, job_key: str | None, *, status: str,
+def _unbilled(transaction: UnitOfWork, actor: Actor, job: Job, job_key: str | None, *, status: str,
               reason: str) -> None:
     """What the provider billed for a run that charges nothing, as a 0-credit usage row in its own transaction.
     A failure to write it is logged and never hides the run's own error."""
@@ -206,50 +199,50 @@ def _unbilled(transaction: TxFactory, actor: Actor, job: Job, job_key: str | Non
         log.exception("Could not record the unbilled usage of a %s run (%s).", job.function, status)
 
 
-def check_provider(tx: TxFactory | object, actor: Actor, *, provider_id: str, model: str | None = None
+def check_provider(uow: UnitOfWork, actor: Actor, *, provider_id: str, model: str | None = None
                   ) -> client.ConnectionCheck:
     """Check a provider's endpoint and key (platform admins: it spends the shared key); the HTTP call happens
     outside the transaction."""
     tenancy.require_platform_admin(actor)
-    with _factory(tx)() as session:
+    with uow() as session:
         conn = providers.connection(session, provider_id=provider_id)
     return client.test_connection(conn, model=model)
 
 
 # --- typed entry points (what screens, CLI and scheduler call) ----------------------------------------------------
 
-def auto_cluster(tx: TxFactory | object, actor: Actor, *, sector_id: int, keyword_ids: list[int],
+def auto_cluster(uow: UnitOfWork, actor: Actor, *, sector_id: int, keyword_ids: list[int],
                  batch_size: int = 60, job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
     """Group a sector's keywords into named clusters (new ones created, existing names extended)."""
-    return run(tx, actor, function="auto_cluster", job_key=job_key, on_progress=on_progress, sector_id=sector_id,
+    return run(uow, actor, function="auto_cluster", job_key=job_key, on_progress=on_progress, sector_id=sector_id,
                keyword_ids=keyword_ids, batch_size=batch_size)
 
 
-def generate_ideas(tx: TxFactory | object, actor: Actor, *, cluster_id: int, count: int = 5,
+def generate_ideas(uow: UnitOfWork, actor: Actor, *, cluster_id: int, count: int = 5,
                    strategy_id: int | None = None, job_key: str | None = None,
                    on_progress: Progress | None = None) -> JobResult:
     """Content ideas (status new) for a cluster, shaped by a content strategy when one is given."""
-    return run(tx, actor, function="generate_ideas", job_key=job_key, on_progress=on_progress,
+    return run(uow, actor, function="generate_ideas", job_key=job_key, on_progress=on_progress,
                cluster_id=cluster_id, count=count, strategy_id=strategy_id)
 
 
-def generate_content(tx: TxFactory | object, actor: Actor, *, task_id: int, author_profile_id: int | None = None,
+def generate_content(uow: UnitOfWork, actor: Actor, *, task_id: int, author_profile_id: int | None = None,
                      strategy_id: int | None = None, job_key: str | None = None,
                      on_progress: Progress | None = None) -> JobResult:
     """A draft article for a task (the task is completed), in an author's voice and a strategy when given."""
-    return run(tx, actor, function="generate_content", job_key=job_key, on_progress=on_progress, task_id=task_id,
+    return run(uow, actor, function="generate_content", job_key=job_key, on_progress=on_progress, task_id=task_id,
                author_profile_id=author_profile_id, strategy_id=strategy_id)
 
 
-def generate_image_prompts(tx: TxFactory | object, actor: Actor, *, content_id: int, job_key: str | None = None,
+def generate_image_prompts(uow: UnitOfWork, actor: Actor, *, content_id: int, job_key: str | None = None,
                            on_progress: Progress | None = None) -> JobResult:
     """A featured and N in-article image prompts for an article (pending Images rows)."""
-    return run(tx, actor, function="generate_image_prompts", job_key=job_key, on_progress=on_progress,
+    return run(uow, actor, function="generate_image_prompts", job_key=job_key, on_progress=on_progress,
                content_id=content_id)
 
 
-def generate_images(tx: TxFactory | object, actor: Actor, *, content_id: int, job_key: str | None = None,
+def generate_images(uow: UnitOfWork, actor: Actor, *, content_id: int, job_key: str | None = None,
                     on_progress: Progress | None = None) -> JobResult:
     """The article's pending images, generated on the account's quality tier."""
-    return run(tx, actor, function="generate_images", job_key=job_key, on_progress=on_progress,
+    return run(uow, actor, function="generate_images", job_key=job_key, on_progress=on_progress,
                content_id=content_id)

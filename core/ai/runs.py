@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.ai import engine
-from core.ai.engine import JobResult, TxFactory
+from core.ai.engine import JobResult
 from core.ai.schemas import MAX_KEYWORDS_PER_JOB
+from core.common.uow import UnitOfWork
 from core.errors import DomainError, LimitExceeded, ValidationFailed
 from core.tenancy import Actor
 from db.enums import KeywordStatus
@@ -95,14 +96,14 @@ def estimate_ideas(session: Session, actor: Actor, *, cluster_ids: list[int], co
                         parts[0].model, len(ids), len(ids))
 
 
-def generate_ideas(tx: TxFactory | object, actor: Actor, *, cluster_ids: list[int], count: int = 5,
+def generate_ideas(uow: UnitOfWork, actor: Actor, *, cluster_ids: list[int], count: int = 5,
                    strategy_id: int | None = None, on_progress: Progress | None = None) -> RunSummary:
     """Ideas for each cluster in turn; the first failure stops the run (raised when nothing succeeded)."""
     ids, report, summary = _cluster_ids(cluster_ids), on_progress or _quiet, RunSummary()
     for n, cid in enumerate(ids):
         report(f"Generating ideas for cluster {n + 1} of {len(ids)}", n / len(ids))
         try:
-            summary.results.append(engine.generate_ideas(tx, actor, cluster_id=cid, count=count,
+            summary.results.append(engine.generate_ideas(uow, actor, cluster_id=cid, count=count,
                                                          strategy_id=strategy_id))
         except DomainError as exc:
             if not summary.results:
@@ -146,14 +147,13 @@ def estimate_ai_cluster(session: Session, actor: Actor, *, site_id: int, sector_
     return PlanEstimate("auto_cluster", est.credits, est.balance, est.calls, est.model, len(ids), available)
 
 
-def ai_cluster(tx: TxFactory | object, actor: Actor, *, site_id: int, sector_id: int,
+def ai_cluster(uow: UnitOfWork, actor: Actor, *, site_id: int, sector_id: int,
                keyword_ids: list[int] | None = None, search: str | None = None,
                on_progress: Progress | None = None) -> JobResult:
     """Group and name the scope's keywords with the AI (clusters created or extended, keywords mapped)."""
-    transaction: TxFactory = getattr(tx, "transaction", tx)  # type: ignore[assignment]
     report = on_progress or _quiet
-    with transaction() as session:
+    with uow() as session:
         ids, _ = ai_scope(session, actor, site_id=site_id, sector_id=sector_id, keyword_ids=keyword_ids,
                           search=search)
-    return engine.auto_cluster(transaction, actor, sector_id=sector_id, keyword_ids=ids,
+    return engine.auto_cluster(uow, actor, sector_id=sector_id, keyword_ids=ids,
                                on_progress=lambda done, total, msg: report(msg, done / max(total, 1)))

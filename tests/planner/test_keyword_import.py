@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core.common import uow
 from core.errors import AccessDenied, LimitExceeded, NotFound, ValidationFailed
 from core.planner import clusters, keyword_edits
 from core.planner import keyword_import as ki
@@ -245,7 +246,7 @@ def test_import_file_commits_in_its_own_transaction(backend, fresh_database):
         done = ki.import_file(rt, owner, site_id=site.id, sector_id=sector.id, data=kf.AHREFS, name="a.csv",
                               on_progress=seen.append)
         assert done.imported == 3 and seen[-1].phase == "done"
-        rejected = ki.import_file(rt.factory, owner, site_id=site.id, sector_id=sector.id, name="b.csv",
+        rejected = ki.import_file(uow.of(rt.factory), owner, site_id=site.id, sector_id=sector.id, name="b.csv",
                                   data=kf.csv_bytes(["Keyword", "Volume"], [["ok", "1"], ["bad", "lots"]]),
                                   options=ki.ImportOptions(all_or_nothing=True))
         assert rejected.rejected and "line 3" in rejected.rejected and rejected.imported == 0

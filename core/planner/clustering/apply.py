@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, bindparam, func, insert, select, update
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from core import tenancy
+from core.common.uow import UnitOfWork
 from core.errors import Conflict, LimitExceeded, ValidationFailed
 from core.planner import clusters
 from core.planner.clustering import engine as clustering
@@ -29,7 +29,6 @@ from db.enums import ClusterStatus, KeywordStatus
 from db.models import Clusters, Keywords
 
 Progress = Callable[[str, float], None]  # (message, fraction done) — the clusterer's own shape
-TxFactory = Callable[[], AbstractContextManager[Session]]
 MAX_KEYWORDS = 200_000
 CHUNK = 1000
 ARRAY_CHUNK = 50_000  # ids per array parameter (PostgreSQL)
@@ -160,14 +159,13 @@ def compute(snapshot: Snapshot, *, granularity: float = 0.5, mode: str = "lexica
                    tuple(result.unclustered_ids), result.quality, result.elapsed, snapshot.origin)
 
 
-def preview(tx: TxFactory | object, actor: Actor, *, site_id: int, sector_id: int, keyword_ids: list[int] | None = None,
+def preview(uow: UnitOfWork, actor: Actor, *, site_id: int, sector_id: int, keyword_ids: list[int] | None = None,
             search: str | None = None, granularity: float = 0.5, mode: str = "lexical",
             on_progress: Progress | None = None) -> Preview:
-    """Read in one short transaction (a Runtime or a transaction factory), then cluster with none open."""
-    transaction: TxFactory = getattr(tx, "transaction", tx)  # type: ignore[assignment]
+    """Read in one short transaction (a unit of work), then cluster with none open."""
     report = on_progress or (lambda message, fraction: None)
     report("Reading keywords", 0.0)
-    with transaction() as session:
+    with uow() as session:
         snapshot = load(session, actor, site_id=site_id, sector_id=sector_id, keyword_ids=keyword_ids,
                         search=search)
     return compute(snapshot, granularity=granularity, mode=mode, on_progress=on_progress)

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common.uow import UnitOfWork
 from core.errors import LimitExceeded, ValidationFailed
 from core.planner import clusters
 from core.planner.keyword_import import columns as cols
@@ -18,11 +19,9 @@ from core.planner.keyword_import.pipeline import DELETED, EXISTS, OnProgress, Pr
 from core.planner.keyword_import.preview import DEFAULT_OPTIONS, ImportOptions, layout_and_mapping
 from core.planner.keyword_import.report import ImportRejected, ImportReport
 from core.planner.keyword_import.rows import Row, RowParser
-from core.runtime import Runtime
 from core.tenancy import Actor
 from db.base import utcnow
 from db.models import Account, Clusters, IndustrySector, Keywords, Plan, Sector
-from db.session import transaction
 
 MODES = ("update", "skip")
 Data = Path | str | bytes | BinaryIO
@@ -180,15 +179,13 @@ def _conclude(session: Session, actor: Actor, sector: Sector, target: writers.Ta
         report.notes.append(f"{seeds:,} new keyword(s) were added to the industry sector's keyword library.")
 
 
-def import_file(runtime_or_factory: Runtime | sessionmaker[Session], actor: Actor, *, site_id: int, sector_id: int,
+def import_file(uow: UnitOfWork, actor: Actor, *, site_id: int, sector_id: int,
                 data: Data, name: str | None = None, options: ImportOptions = DEFAULT_OPTIONS,
                 on_progress: OnProgress | None = None) -> ImportReport:
     """run_import in a transaction of its own (a background thread, a script): committed when it succeeds; a
     rejected import is rolled back and its report returned (`report.rejected` says why)."""
-    begin = (runtime_or_factory.transaction if isinstance(runtime_or_factory, Runtime)
-             else lambda: transaction(runtime_or_factory))
     try:
-        with begin() as session:
+        with uow() as session:
             return run_import(session, actor, site_id=site_id, sector_id=sector_id, data=data, name=name,
                               options=options, on_progress=on_progress)
     except ImportRejected as exc:
