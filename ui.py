@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
+import ui_jobs
 from core import config, tenancy
 from core import runtime as core_runtime
 from core.ai import prompts
@@ -335,3 +336,23 @@ def pager(cursors: list, next_after: object, *, state_key: str, key: str) -> Non
     if nxt.button("Next page", key=f"{key}_next", disabled=next_after is None):
         cursors.append(next_after)
         st.rerun()
+
+
+def estimate_then_run(*, state_key: str, inputs: object, estimate: Callable[[Session], Any], job_key: str,
+                      kind: str, label: str, work: Callable[[ui_jobs.Report], Any], estimate_button: str,
+                      run_button: str, key: str, disabled: bool = False) -> None:
+    """An AI action: “Estimate” shows the most it can cost (held for these `inputs`), then “Run (up to N credits)”
+    starts `work` in the background (progress on the page); nothing runs unless the balance covers the estimate."""
+    if st.button(estimate_button, key=f"{key}_estimate", disabled=disabled):
+        est = run_action(estimate)
+        st.session_state[state_key] = (inputs, est) if est is not None else None
+    held = st.session_state.get(state_key)
+    if disabled or held is None or held[0] != inputs:
+        return
+    est = held[1]
+    (st.info if est.affordable else st.error)(est.message)
+    if st.button(f"{run_button} (up to {est.credits:,} credits)", key=f"{key}_run",
+                 disabled=not est.affordable or ui_jobs.get(job_key) is not None):
+        if ui_jobs.start(job_key, kind=kind, label=label, work=work):
+            st.session_state.pop(state_key, None)
+            st.rerun()

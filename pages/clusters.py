@@ -52,13 +52,7 @@ st.caption(f"{page.total:,} cluster(s) in “{scope.sector_name}” — page {le
 ui.table(({"Name": r.name, "Keywords": r.keywords, "Volume": r.volume, "Avg. difficulty": r.avg_difficulty,
            "Ideas": r.ideas, "Status": r.status, "Created": ui.local_time(r.created_at, scope.timezone)}
           for r in page.rows), empty="No clusters here yet.", key="clusters_table")
-p1, p2, _ = st.columns([1, 1, 4])
-if p1.button("First page", key="cl_first", disabled=len(cursors) == 1):
-    st.session_state["cl_pages"] = [None]
-    st.rerun()
-if p2.button("Next page", key="cl_next", disabled=page.next_after is None):
-    cursors.append(page.next_after)
-    st.rerun()
+ui.pager(cursors, page.next_after, state_key="cl_pages", key="cl")
 
 row_names = {r.id: r.name for r in page.rows}
 picked: list[int] = st.multiselect(
@@ -119,13 +113,7 @@ with tab_drill:
             ui.table(({"Keyword": k.keyword, "Volume": k.volume, "Difficulty": k.difficulty, "Intent": k.intent,
                        "Status": k.status} for k in kw_page.rows), empty="This cluster has no keywords.",
                      key="cluster_keywords_table")
-            k1, k2, _ = st.columns([1, 1, 4])
-            if k1.button("First page", key="cl_kw_first", disabled=len(kw_cursors) == 1):
-                st.session_state["cl_kw_pages"] = [None]
-                st.rerun()
-            if k2.button("Next page", key="cl_kw_next", disabled=kw_page.next_after is None):
-                kw_cursors.append(kw_page.next_after)
-                st.rerun()
+            ui.pager(kw_cursors, kw_page.next_after, state_key="cl_kw_pages", key="cl_kw")
             kw_names = {k.id: k.keyword for k in kw_page.rows}
             with st.form(f"cl_split_{drill}"):
                 moving = st.multiselect("Keywords to move to a new cluster", list(kw_names),
@@ -183,40 +171,21 @@ with tab_cluster:
 
     st.divider()
     st.markdown("**AI cluster / name clusters** — the AI groups and names the same keywords (metered in credits).")
-    ai_key = (sector_id, scope_search)
-    if st.button("Estimate AI clustering", key="cl_ai_estimate"):
-        est = ui.run_action(lambda s: planner_ai.estimate_ai_cluster(s, actor, site_id=site_id, sector_id=sector_id,
-                                                                     search=scope_search))
-        st.session_state[AI_EST] = (ai_key, est) if est is not None else None
-    held = st.session_state.get(AI_EST)
-    if held is not None and held[0] == ai_key:
-        est = held[1]
-        (st.info if est.affordable else st.error)(est.message)
-        if st.button(f"Run AI clustering (up to {est.credits:,} credits)", key="cl_ai_run",
-                     disabled=not est.affordable or ui_jobs.get(JOB) is not None):
-            args = {"site_id": site_id, "sector_id": sector_id, "search": scope_search}
-            if ui_jobs.start(JOB, kind="ai_cluster", label="AI clustering", work=lambda report: planner_ai.ai_cluster(
-                    rt, actor, on_progress=report, **args)):
-                st.session_state.pop(AI_EST, None)
-                st.rerun()
+    ai_args = {"site_id": site_id, "sector_id": sector_id, "search": scope_search}  # bound now: the thread outlives this run
+    ui.estimate_then_run(
+        state_key=AI_EST, inputs=(sector_id, scope_search), key="cl_ai", job_key=JOB, kind="ai_cluster",
+        label="AI clustering", estimate_button="Estimate AI clustering", run_button="Run AI clustering",
+        estimate=lambda s: planner_ai.estimate_ai_cluster(s, actor, **ai_args),
+        work=lambda report: planner_ai.ai_cluster(rt, actor, on_progress=report, **ai_args))
 
 with tab_ideas:
     st.markdown("Content ideas for the **selected clusters** (title, description, type, structure, keywords, words).")
     count = st.number_input("Ideas per cluster", 1, 20, 5, key="cl_ideas_count")
     strategy = ui.strategy_picker(actor, prompt_type="ideas", sector_id=sector_id, key="cl_ideas_strategy")
-    ideas_key = (tuple(sorted(picked)), int(count), strategy)
-    if st.button("Estimate credits", key="cl_ideas_estimate", disabled=not picked):
-        est = ui.run_action(lambda s: planner_ai.estimate_ideas(s, actor, cluster_ids=picked, count=int(count),
-                                                                strategy_id=strategy))
-        st.session_state[IDEAS_EST] = (ideas_key, est) if est is not None else None
-    held = st.session_state.get(IDEAS_EST)
-    if held is not None and held[0] == ideas_key and picked:
-        est = held[1]
-        (st.info if est.affordable else st.error)(est.message)
-        if st.button(f"Generate ideas (up to {est.credits:,} credits)", key="cl_ideas_run",
-                     disabled=not est.affordable or ui_jobs.get(JOB) is not None):
-            args = {"cluster_ids": list(picked), "count": int(count), "strategy_id": strategy}
-            if ui_jobs.start(JOB, kind="ideas", label="Generating ideas", work=lambda report: planner_ai.generate_ideas(
-                    rt, actor, on_progress=report, **args)):
-                st.session_state.pop(IDEAS_EST, None)
-                st.rerun()
+    ideas_args = {"cluster_ids": list(picked), "count": int(count), "strategy_id": strategy}
+    ui.estimate_then_run(
+        state_key=IDEAS_EST, inputs=(tuple(sorted(picked)), int(count), strategy), key="cl_ideas", job_key=JOB,
+        kind="ideas", label="Generating ideas", estimate_button="Estimate credits", run_button="Generate ideas",
+        estimate=lambda s: planner_ai.estimate_ideas(s, actor, **ideas_args),
+        work=lambda report: planner_ai.generate_ideas(rt, actor, on_progress=report, **ideas_args),
+        disabled=not picked)

@@ -121,19 +121,9 @@ with tab_ai:
                                  key="id_ai_cluster")
         g_count = st.number_input("Ideas", 1, 20, 5, key="id_ai_count")
         g_strategy = ui.strategy_picker(actor, prompt_type="ideas", sector_id=sector_id, key="id_ai_strategy")
-        est_key = (g_cluster, int(g_count), g_strategy)
-        if st.button("Estimate credits", key="id_ai_estimate"):
-            est = ui.run_action(lambda s: planner_ai.estimate_ideas(s, actor, cluster_ids=[g_cluster],
-                                                                    count=int(g_count), strategy_id=g_strategy))
-            st.session_state[EST] = (est_key, est) if est is not None else None
-        held = st.session_state.get(EST)
-        if held is not None and held[0] == est_key:
-            est = held[1]
-            (st.info if est.affordable else st.error)(est.message)
-            if st.button(f"Generate ideas (up to {est.credits:,} credits)", key="id_ai_run",
-                         disabled=not est.affordable or ui_jobs.get(JOB) is not None):
-                args = {"cluster_ids": [g_cluster], "count": int(g_count), "strategy_id": g_strategy}  # bound now: the thread outlives this run
-                if ui_jobs.start(JOB, kind="ideas", label="Generating ideas", work=lambda report: (
-                        planner_ai.generate_ideas(rt, actor, on_progress=report, **args))):
-                    st.session_state.pop(EST, None)
-                    st.rerun()
+        g_args = {"cluster_ids": [g_cluster], "count": int(g_count), "strategy_id": g_strategy}  # bound now
+        ui.estimate_then_run(
+            state_key=EST, inputs=(g_cluster, int(g_count), g_strategy), key="id_ai", job_key=JOB, kind="ideas",
+            label="Generating ideas", estimate_button="Estimate credits", run_button="Generate ideas",
+            estimate=lambda s: planner_ai.estimate_ideas(s, actor, **g_args),
+            work=lambda report: planner_ai.generate_ideas(rt, actor, on_progress=report, **g_args))

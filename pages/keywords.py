@@ -91,7 +91,7 @@ try:
 except DomainError as e:
     st.error(str(e))
     st.stop()
-if page.prev_cursor is None:
+if page.prev_before is None:
     state["no"] = 1  # Previous ran into the top
 matching = counts[filters.status] if filters.status else sum(counts.values())
 
@@ -151,10 +151,10 @@ def _done(message: str) -> None:
 
 left, mid, right = st.columns([2, 1, 1], vertical_alignment="center")
 left.caption(f"Page {state['no']} · {len(ids)} shown · {len(selected)} selected")
-mid.button("◀ Previous", key="kw_prev", disabled=page.prev_cursor is None, on_click=_turn,
-           args=(None, page.prev_cursor, -1), width="stretch")
+mid.button("◀ Previous", key="kw_prev", disabled=page.prev_before is None, on_click=_turn,
+           args=(None, page.prev_before, -1), width="stretch")
 right.button("Next ▶", key="kw_next", disabled=not page.has_more, on_click=_turn,
-             args=(page.next_cursor, None, 1), width="stretch")
+             args=(page.next_after, None, 1), width="stretch")
 if live_view and st.button("Save changes", key="kw_save", type="primary", disabled=not changes,
                            help="Saves every edited cell of this page, or none if one is invalid"):
     n = ui.run_action(lambda s: keyword_edits.update_keywords(s, actor, changes=changes))

@@ -13,15 +13,19 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common import paging
+from core.common.paging import Cursor, Order, Page
 from core.common.text import clean_name
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.planner import keywords
+from core.planner.keywords import KeywordRow
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import ClusterStatus, IdeaStatus, KeywordStatus
@@ -31,9 +35,11 @@ PAGE = 50
 MAX_PAGE = 500
 STATS_CHUNK = 1000
 # sort key → (column, descending); ties broken by id in the same direction (keyset pagination)
-SORTS: dict[str, tuple[ColumnElement, bool]] = {
-    "volume": (Clusters.volume, True), "keywords": (Clusters.keywords_count, True),
-    "name": (Clusters.name, False), "newest": (Clusters.id, True)}
+SORTS: dict[str, Order] = {
+    "volume": Order("volume", Clusters.volume, Clusters.id), "keywords": Order("keywords", Clusters.keywords_count,
+                                                                                Clusters.id),
+    "name": Order("name", Clusters.name, Clusters.id, descending=False),
+    "newest": Order("newest", Clusters.id, Clusters.id, unique=True)}
 
 
 @dataclass(frozen=True)
@@ -52,28 +58,7 @@ class ClusterRow:
     sort_value: object  # the value of the sort column (keyset cursor)
 
 
-@dataclass(frozen=True)
-class ClusterPage:
-    rows: list[ClusterRow]
-    total: int
-    next_after: tuple | None  # pass as `after` for the next page; None on the last page
-
-
-@dataclass(frozen=True)
-class KeywordRow:
-    id: int
-    keyword: str
-    volume: int | None
-    difficulty: int | None
-    intent: str | None
-    status: str
-
-
-@dataclass(frozen=True)
-class KeywordPage:
-    rows: list[KeywordRow]
-    total: int
-    next_after: tuple | None
+ClusterPage = Page[ClusterRow]
 
 
 @dataclass(frozen=True)
@@ -92,10 +77,6 @@ class DeleteResult:
     ideas_unassigned: int
 
 
-def _limit(limit: int) -> int:
-    return max(1, min(int(limit), MAX_PAGE))
-
-
 def _filtered(stmt: Select, actor: Actor, *, sector_id: int, search: str | None, status: str | None,
               deleted: bool) -> Select:
     stmt = tenancy.scoped(stmt, Clusters, actor, include_deleted=deleted).where(Clusters.sector_id == sector_id)
@@ -109,29 +90,21 @@ def _filtered(stmt: Select, actor: Actor, *, sector_id: int, search: str | None,
 
 
 def list_clusters(session: Session, actor: Actor, *, sector_id: int, search: str | None = None,
-                  status: str | None = None, sort: str = "volume", after: tuple | None = None, limit: int = PAGE,
+                  status: str | None = None, sort: str = "volume", after: Cursor | None = None, limit: int = PAGE,
                   deleted: bool = False) -> ClusterPage:
     """One page of a sector's clusters (or of its deleted ones) with their statistics."""
     tenancy.get(session, actor, Sector, sector_id)
     if sort not in SORTS:
         raise ValidationFailed(f"Sort by one of {', '.join(SORTS)}, not “{sort}”.")
-    col, desc = SORTS[sort]
-    size = _limit(limit)
-    base = _filtered(select(Clusters), actor, sector_id=sector_id, search=search, status=status, deleted=deleted)
-    total = session.scalar(_filtered(select(func.count(Clusters.id)), actor, sector_id=sector_id, search=search,
-                                     status=status, deleted=deleted)) or 0
-    stmt = base
-    if after is not None:
-        key = tuple_(col, Clusters.id)
-        stmt = stmt.where(key < tuple(after) if desc else key > tuple(after))
-    order = (col.desc(), Clusters.id.desc()) if desc else (col.asc(), Clusters.id.asc())
-    found = list(session.scalars(stmt.order_by(*order).limit(size + 1)))
-    more, found = len(found) > size, found[:size]
-    stats = _stats(session, [c.id for c in found])
+    where = {"sector_id": sector_id, "search": search, "status": status, "deleted": deleted}
+    total = session.scalar(_filtered(select(func.count(Clusters.id)), actor, **where)) or 0
+    found = paging.page(session, _filtered(select(Clusters), actor, **where), SORTS[sort],
+                        convert=paging.first_column, limit=paging.limit_of(limit, MAX_PAGE), after=after,
+                        total=total)
+    stats = _stats(session, [c.id for c in found.rows])
     rows = [ClusterRow(c.id, c.name, c.description, c.status.value, *stats.get(c.id, (0, 0, None, 0)),
-                       c.created_at, getattr(c, col.key)) for c in found]
-    next_after = (rows[-1].sort_value, rows[-1].id) if more and rows else None
-    return ClusterPage(rows, total, next_after)
+                       c.created_at, getattr(c, SORTS[sort].key.key)) for c in found.rows]
+    return replace(found, rows=rows)
 
 
 def _stats(session: Session, ids: list[int]) -> dict[int, tuple[int, int, float | None, int]]:
@@ -336,20 +309,11 @@ def restore(session: Session, actor: Actor, *, cluster_ids: list[int]) -> int:
     return len(clusters)
 
 
-def cluster_keywords(session: Session, actor: Actor, *, cluster_id: int, after: tuple | None = None,
-                     limit: int = PAGE) -> KeywordPage:
-    """One page of a cluster's keywords, highest volume first (keyset: (volume or -1, id))."""
+def cluster_keywords(session: Session, actor: Actor, *, cluster_id: int, after: Cursor | None = None,
+                     limit: int = PAGE) -> Page[KeywordRow]:
+    """One page of a cluster's keywords, highest volume first (no volume last)."""
     cluster = tenancy.get(session, actor, Clusters, cluster_id, include_deleted=True)
-    volume = func.coalesce(Keywords.volume, -1)
-    base = tenancy.scoped(select(Keywords), Keywords, actor).where(Keywords.cluster_id == cluster.id)
-    total = session.scalar(tenancy.scoped(select(func.count(Keywords.id)), Keywords, actor)
-                           .where(Keywords.cluster_id == cluster.id)) or 0
-    if after is not None:
-        base = base.where(tuple_(volume, Keywords.id) < tuple(after))
-    size = _limit(limit)
-    found = list(session.scalars(base.order_by(volume.desc(), Keywords.id.desc()).limit(size + 1)))
-    more, found = len(found) > size, found[:size]
-    rows = [KeywordRow(k.id, k.keyword, k.volume, k.difficulty, k.intent, k.status.value) for k in found]
-    last = found[-1] if found else None
-    return KeywordPage(rows, total, (last.volume if last.volume is not None else -1, last.id) if more and last else None)
-
+    where = tenancy.scoped(select(Keywords.id), Keywords, actor).where(Keywords.cluster_id == cluster.id).whereclause
+    total = session.scalar(select(func.count(Keywords.id)).where(where)) or 0
+    return paging.page(session, keywords.row_select(where), keywords.order_by("volume", "desc"),
+                       convert=keywords.to_row, limit=paging.limit_of(limit, MAX_PAGE), after=after, total=total)

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common import paging
+from core.common.paging import Cursor, Order, Page
 from core.common.text import clean_name
 from core.errors import Conflict, ValidationFailed
 from core.planner import clusters
@@ -43,11 +45,8 @@ class IdeaRow:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class IdeaPage:
-    rows: list[IdeaRow]
-    total: int
-    next_after: int | None  # id of the last row (newest first); None on the last page
+IdeaPage = Page[IdeaRow]
+NEWEST = Order("newest", ContentIdeas.id, ContentIdeas.id, unique=True)
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def _status(value: str) -> IdeaStatus:
 
 
 def list_ideas(session: Session, actor: Actor, *, sector_id: int, cluster_id: int | None = None,
-               status: str | None = None, search: str | None = None, after: int | None = None,
+               status: str | None = None, search: str | None = None, after: Cursor | None = None,
                limit: int = PAGE) -> IdeaPage:
     """One page of a sector's ideas, newest first, filtered by cluster (0: none), status and title."""
     tenancy.get(session, actor, Sector, sector_id)
@@ -89,15 +88,15 @@ def list_ideas(session: Session, actor: Actor, *, sector_id: int, cluster_id: in
     total = session.scalar(_filtered(select(func.count(ContentIdeas.id)), actor, **where)) or 0
     stmt = _filtered(select(ContentIdeas, Clusters.name).outerjoin(
         Clusters, Clusters.id == ContentIdeas.keyword_cluster_id), actor, **where)
-    if after is not None:
-        stmt = stmt.where(ContentIdeas.id < after)
-    size = max(1, min(int(limit), MAX_PAGE))
-    found = session.execute(stmt.order_by(ContentIdeas.id.desc()).limit(size + 1)).all()
-    more, found = len(found) > size, found[:size]
-    rows = [IdeaRow(i.id, i.idea_title, i.description, i.keyword_cluster_id, name or "", i.status.value,
-                    i.content_type.value, i.content_structure.value, i.target_keywords, i.estimated_word_count,
-                    i.created_at) for i, name in found]
-    return IdeaPage(rows, total, rows[-1].id if more and rows else None)
+    return paging.page(session, stmt, NEWEST, convert=_to_row, limit=paging.limit_of(limit, MAX_PAGE), after=after,
+                       total=total)
+
+
+def _to_row(r: Row) -> IdeaRow:
+    i, name = r[0], r[1]
+    return IdeaRow(i.id, i.idea_title, i.description, i.keyword_cluster_id, name or "", i.status.value,
+                   i.content_type.value, i.content_structure.value, i.target_keywords, i.estimated_word_count,
+                   i.created_at)
 
 
 def _keywords(value: list[str] | str | None) -> list[str]:

@@ -1,14 +1,8 @@
 """The keywords screen's reads: a sector's keywords searched, filtered, sorted and keyset-paged in SQL, and counts
 (its writes, inline edits and bulk actions, are in core/planner/keyword_edits.py).
 
-Paging is keyset (seek) pagination on (sort column, id): a page costs the same at any depth because the database
-starts from the last row shown instead of counting past every earlier row (OFFSET), and it reads at most the page
-plus one row (to know whether there is more). Every sort has an index led by sector_id (migration 0003).
-
-NULLs come last in both directions on both databases. Rather than NULLS LAST (which PostgreSQL could only serve
-from an index built for one direction, and SQLite from none), a nullable sort is walked as two segments — the rows
-with a value, ordered by (value, id), then the rows without, ordered by id — each an index range scan; a page
-that spans the boundary runs the second query for the rows still missing, so it never reads more than it shows + 1.
+Paging is core.common.paging's keyset pagination on (sort column, id), NULLs last in both directions; every sort
+has an index led by sector_id (migration 0003).
 
 Measured on a million keywords in one sector (bench/keywords_bench.py, PostgreSQL 15, 2 cores): page 1 and page
 10,000 both take ~0.4 ms as bare SQL and ~1.5 ms through list_keywords, where OFFSET 499,950 takes ~1.2–1.5 s.
@@ -21,15 +15,18 @@ for a minute), count_filtered stops at a cap (~5 ms) and says "10,000+".
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, String, func, select, tuple_, type_coerce
+from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common import paging
+from core.common.paging import Cursor, Order, Page
 from core.errors import ValidationFailed
 from core.tenancy import Actor
 from db.enums import KeywordStatus
@@ -64,8 +61,7 @@ class KeywordFilter:
     deleted: str = Deleted.exclude
 
 
-@dataclass(frozen=True)
-class SortSpec:
+class SortSpec(NamedTuple):
     column: ColumnElement
     nullable: bool
     unique: bool = False  # unique within a sector: (value) alone orders totally, no id tie-break needed
@@ -81,17 +77,9 @@ SORTS: dict[str, SortSpec] = {
 
 
 @dataclass(frozen=True)
-class Cursor:
-    """Where a page starts or ends: the boundary row's sort value (None: in the NULL tail) and id."""
-
-    sort: str
-    descending: bool
-    value: object
-    id: int
-
-
-@dataclass(frozen=True)
 class KeywordRow:
+    """One keyword of a list, with its cluster's name."""
+
     id: int
     keyword: str
     volume: int | None
@@ -106,13 +94,7 @@ class KeywordRow:
     deleted_at: datetime | None
 
 
-@dataclass(frozen=True)
-class KeywordPage:
-    rows: list[KeywordRow]
-    next_cursor: Cursor | None  # pass as `after` for the next page (None: this is the last)
-    prev_cursor: Cursor | None  # pass as `before` for the previous page (None: this is the first)
-    has_more: bool
-    fetched: int = field(default=0, compare=False)  # rows the queries returned (at most len(rows) + 1)
+KeywordPage = Page[KeywordRow]
 
 
 @dataclass(frozen=True)
@@ -178,93 +160,40 @@ def where_clause(actor: Actor, *, site_id: int, sector_id: int, filters: Keyword
 # ---------------------------------------------------------------- listing
 
 
-def _sort_key(session: Session, spec: SortSpec) -> ColumnElement:
-    # SQLite keeps times as text, and rows written by SQL defaults lack the microseconds Python adds: the cursor
-    # must carry the stored text, or a bound "…:00.000000" would skip every row stored as "…:00".
-    if spec.column is Keywords.created_at and session.get_bind().dialect.name == "sqlite":
-        return type_coerce(spec.column, String)
-    return spec.column
+def row_select(where: ColumnElement[bool]) -> Select:
+    """The columns of a KeywordRow, with the cluster's name, for the keywords matching `where`."""
+    return (select(Keywords.id, Keywords.keyword, Keywords.volume, Keywords.difficulty, Keywords.cpc,
+                   Keywords.intent, Keywords.status, Keywords.cluster_id, Clusters.name, Keywords.disabled,
+                   Keywords.created_at, Keywords.deleted_at)
+            .outerjoin(Clusters, Clusters.id == Keywords.cluster_id).where(where))
 
 
-def _segment(session: Session, where: ColumnElement[bool], spec: SortSpec, *, is_null: bool, descending: bool,
-             bound: Cursor | None, n: int) -> list:
-    key = _sort_key(session, spec)
-    stmt: Select = (select(Keywords.id, Keywords.keyword, Keywords.volume, Keywords.difficulty, Keywords.cpc,
-                           Keywords.intent, Keywords.status, Keywords.cluster_id, Clusters.name,
-                           Keywords.disabled, Keywords.created_at, Keywords.deleted_at, key.label("sort_key"))
-                    .outerjoin(Clusters, Clusters.id == Keywords.cluster_id).where(where))
-    if is_null:
-        stmt = stmt.where(spec.column.is_(None))
-        keys, values = [Keywords.id], [bound.id] if bound else []
-    else:
-        if spec.nullable:
-            stmt = stmt.where(spec.column.is_not(None))
-        keys = [key] if spec.unique else [key, Keywords.id]
-        values = ([bound.value] if spec.unique else [bound.value, bound.id]) if bound else []
-    if bound is not None:
-        left, right = (keys[0], values[0]) if len(keys) == 1 else (tuple_(*keys), tuple_(*values))
-        stmt = stmt.where(left < right if descending else left > right)
-    stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys)).limit(n)
-    return list(session.execute(stmt).all())
-
-
-def _walk(session: Session, where: ColumnElement[bool], spec: SortSpec, *, descending: bool, nulls_first: bool,
-          cursor: Cursor | None, n: int) -> list:
-    """Up to n rows strictly past `cursor` in the given order, crossing from one segment into the next."""
-    segments = [False, True] if spec.nullable else [False]  # is_null
-    if nulls_first:
-        segments.reverse()
-    if cursor is not None:
-        segments = segments[segments.index(cursor.value is None):]
-    rows: list = []
-    for i, is_null in enumerate(segments):
-        rows += _segment(session, where, spec, is_null=is_null, descending=descending,
-                         bound=cursor if i == 0 else None, n=n - len(rows))
-        if len(rows) >= n:
-            break
-    return rows
-
-
-def _to_row(r) -> KeywordRow:
+def to_row(r: Row) -> KeywordRow:
+    """A row of row_select() as a KeywordRow."""
     return KeywordRow(r.id, r.keyword, r.volume, r.difficulty, r.cpc, r.intent, str(r.status), r.cluster_id,
                       r.name, bool(r.disabled), r.created_at, r.deleted_at)
 
 
-def _cursor(sort: str, descending: bool, r) -> Cursor:
-    return Cursor(sort, descending, r.sort_key, r.id)
+def order_by(sort: str, direction: str) -> Order:
+    """The keyset order of a sort column and direction (NULLs last either way)."""
+    if sort not in SORTS:
+        raise ValidationFailed(f"Keywords cannot be sorted by “{sort}”; choose one of {', '.join(SORTS)}.")
+    if direction not in ("asc", "desc"):
+        raise ValidationFailed("The sort direction is asc or desc.")
+    column, nullable, unique = SORTS[sort]
+    return Order(sort, column, Keywords.id, descending=direction == "desc", nullable=nullable, unique=unique)
 
 
 def list_keywords(session: Session, actor: Actor, *, site_id: int, sector_id: int,
                   filters: KeywordFilter = KeywordFilter(), sort: str = "volume", direction: str = "desc",
                   after: Cursor | None = None, before: Cursor | None = None, limit: int = 50) -> KeywordPage:
     """One page of a sector's keywords: filtered, sorted (NULLs last), keyset-paged after or before a cursor."""
-    spec = SORTS.get(sort)
-    if spec is None:
-        raise ValidationFailed(f"Keywords cannot be sorted by “{sort}”; choose one of {', '.join(SORTS)}.")
-    if direction not in ("asc", "desc"):
-        raise ValidationFailed("The sort direction is asc or desc.")
+    order = order_by(sort, direction)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"A page holds 1 to {MAX_LIMIT} keywords.")
-    descending = direction == "desc"
-    for c in (after, before):
-        if c is not None and (c.sort, c.descending) != (sort, descending):
-            raise ValidationFailed("The page position belongs to another sort order; start from the first page.")
+    paging.check_cursors(order, after, before)
     where = where_clause(actor, site_id=site_id, sector_id=sector_id, filters=filters)
-    if before is not None:
-        got = _walk(session, where, spec, descending=not descending, nulls_first=True, cursor=before, n=limit + 1)
-        if len(got) < limit:  # rows were added or removed meanwhile: show a full first page, not a short one
-            first = list_keywords(session, actor, site_id=site_id, sector_id=sector_id, filters=filters, sort=sort,
-                                  direction=direction, limit=limit)
-            return KeywordPage(first.rows, first.next_cursor, None, first.has_more, first.fetched + len(got))
-        shown = list(reversed(got[:limit]))
-        return KeywordPage([_to_row(r) for r in shown], _cursor(sort, descending, shown[-1]),
-                           _cursor(sort, descending, shown[0]) if len(got) > limit else None, True, len(got))
-    got = _walk(session, where, spec, descending=descending, nulls_first=False, cursor=after, n=limit + 1)
-    shown, has_more = got[:limit], len(got) > limit
-    return KeywordPage([_to_row(r) for r in shown],
-                       _cursor(sort, descending, shown[-1]) if has_more and shown else None,
-                       _cursor(sort, descending, shown[0]) if after is not None and shown else None,
-                       has_more, len(got))
+    return paging.page(session, row_select(where), order, convert=to_row, limit=limit, after=after, before=before)
 
 
 # ---------------------------------------------------------------- counts

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, func, insert, literal, select, tuple_, update
+from sqlalchemy import bindparam, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common import paging
+from core.common.paging import Cursor, Order, Page
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.planner import keyword_edits
 from core.planner.library_csv import ParsedSeed, parse_seed_csv
@@ -27,11 +29,8 @@ MAX_PAGE = 500
 CHUNK = 1000
 
 
-@dataclass(frozen=True)
-class SeedPage:
-    rows: list[SeedKeyword]
-    total: int
-    next_after: tuple | None
+SeedPage = Page[SeedKeyword]
+BY_VOLUME = Order("volume", SeedKeyword.volume, SeedKeyword.id, nullable=True)  # highest first, none last
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,8 @@ def default_library(session: Session, actor: Actor, *, site_id: int | None, sect
 
 
 def list_seeds(session: Session, actor: Actor, *, industry_sector_id: int, search: str | None = None,
-               include_inactive: bool = False, after: tuple | None = None, limit: int = PAGE) -> SeedPage:
-    """One page of an industry sector's library, highest volume first (keyset: (volume or -1, id))."""
+               include_inactive: bool = False, after: Cursor | None = None, limit: int = PAGE) -> SeedPage:
+    """One page of an industry sector's library, highest volume first (no volume last)."""
     _industry_sector(session, industry_sector_id)
     base = tenancy.scoped(select(SeedKeyword), SeedKeyword, actor).where(
         SeedKeyword.industry_sector_id == industry_sector_id)
@@ -108,14 +107,8 @@ def list_seeds(session: Session, actor: Actor, *, industry_sector_id: int, searc
     if search and search.strip():
         base = base.where(SeedKeyword.keyword_norm.contains(keyword_edits.normalize_keyword(search)[1], autoescape=True))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    volume = func.coalesce(SeedKeyword.volume, -1)
-    if after is not None:
-        base = base.where(tuple_(volume, SeedKeyword.id) < tuple(after))
-    size = max(1, min(int(limit), MAX_PAGE))
-    rows = list(session.scalars(base.order_by(volume.desc(), SeedKeyword.id.desc()).limit(size + 1)))
-    more, rows = len(rows) > size, rows[:size]
-    last = rows[-1] if rows else None
-    return SeedPage(rows, total, (last.volume if last.volume is not None else -1, last.id) if more and last else None)
+    return paging.page(session, base, BY_VOLUME, convert=paging.first_column, limit=paging.limit_of(limit, MAX_PAGE),
+                       after=after, total=total)
 
 
 def _metrics(volume: object, difficulty: object, cpc: object, intent: str | None) -> dict:

@@ -103,20 +103,20 @@ def test_keyset_paging_matches_offset_order_both_ways(w, sort, direction):
     while True:
         page = w.list(sort=sort, direction=direction, after=cursor, limit=limit)
         assert len(page.rows) <= limit and page.fetched <= len(page.rows) + 1
-        assert (page.prev_cursor is None) == (cursor is None)
+        assert (page.prev_before is None) == (cursor is None)
         pages.append([r.id for r in page.rows])
         if not page.has_more:
-            assert page.next_cursor is None
+            assert page.next_after is None
             break
-        cursor = page.next_cursor
+        cursor = page.next_after
     walked = [i for p in pages for i in p]
     assert walked == _offset_order(w, sort, direction, limit)
     assert len(walked) == len(set(walked)) == 60
     assert [len(p) for p in pages] == [7] * 8 + [4]
     back, page_no = w.list(sort=sort, direction=direction, after=cursor, limit=limit), len(pages) - 1
-    while back.prev_cursor is not None:  # Previous from the last page retraces every page
+    while back.prev_before is not None:  # Previous from the last page retraces every page
         assert [r.id for r in back.rows] == pages[page_no]
-        back, page_no = w.list(sort=sort, direction=direction, before=back.prev_cursor, limit=limit), page_no - 1
+        back, page_no = w.list(sort=sort, direction=direction, before=back.prev_before, limit=limit), page_no - 1
         assert back.fetched <= limit + 1
     assert page_no == 0 and [r.id for r in back.rows] == pages[0]
 
@@ -139,7 +139,7 @@ def test_created_at_paging_survives_times_stored_without_microseconds(w):
         walked += [r.id for r in page.rows]
         if not page.has_more:
             break
-        cursor = page.next_cursor
+        cursor = page.next_after
     assert walked == sorted(walked) and len(walked) == 60
 
 
