@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import random
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import httpx
@@ -24,45 +21,14 @@ from core.ai import download
 from core.ai.errors import AIProviderError
 from core.ai.limits import limiter_for
 from core.ai.providers import ProviderConnection
-from core.common import vault
-from db.base import utcnow
+from core.common import retry, vault
+from core.common.retry import RETRY_STATUSES, Fault, RetryPolicy, retry_after_seconds
+
+__all__ = ["RETRY_STATUSES", "ChatResult", "ConnectionCheck", "GeneratedImage", "RetryPolicy", "asks_for_b64",
+           "chat", "image", "is_runware", "retry_after_seconds", "test_connection", "with_retries"]
 
 T = TypeVar("T")
-RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 DOWNLOAD_TIMEOUT_S = 60.0  # at most, for fetching an image a provider answered with as a link
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard we try: attempts in all, per-request timeout, exponential backoff with jitter."""
-
-    attempts: int = 4
-    timeout_s: float = 60.0
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 20.0
-    max_retry_after_s: float = 60.0  # a provider asking for a longer pause makes us give up at once
-
-    @classmethod
-    def from_config(cls, config: dict) -> RetryPolicy:
-        """The policy of a provider (config keys max_attempts, timeout_s, backoff_base_s, backoff_max_s,
-        max_retry_after_s); values out of range fall back to the defaults."""
-        d = cls()
-
-        def num(key: str, default: float, low: float, high: float) -> float:
-            try:
-                value = float(config.get(key, default))
-            except (TypeError, ValueError):
-                return default
-            return value if low <= value <= high else default
-
-        return cls(int(num("max_attempts", d.attempts, 1, 10)), num("timeout_s", d.timeout_s, 0.05, 600),
-                   num("backoff_base_s", d.backoff_base_s, 0, 60), num("backoff_max_s", d.backoff_max_s, 0, 300),
-                   num("max_retry_after_s", d.max_retry_after_s, 0, 3600))
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with "equal jitter": half fixed, half random, capped."""
-        step = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-        return step / 2 + random.uniform(0, step / 2)
 
 
 @dataclass(frozen=True)
@@ -94,16 +60,6 @@ class ConnectionCheck:
     models: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Fault:
-    """One failed attempt that may be retried."""
-
-    kind: str
-    status: int | None = None
-    retry_after: float | None = None
-    detail: str = ""
-
-
 class _HTTPFault(Exception):
     """A non-2xx answer from a plain HTTP provider (Runware)."""
 
@@ -122,30 +78,6 @@ def _scrub(text: str, conn: ProviderConnection) -> str:
     return text.replace(conn.api_key, vault.mask(conn.api_key)) if conn.api_key else text
 
 
-def retry_after_seconds(headers: object) -> float | None:
-    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date."""
-    get = getattr(headers, "get", None)
-    if get is None:
-        return None
-    ms = get("retry-after-ms")
-    if ms:
-        try:
-            return max(float(ms) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max((parsedate_to_datetime(value) - utcnow()).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return None
-
-
 def _status_message(status: int, message: str, conn: ProviderConnection) -> str:
     name = _name(conn)
     if status in (401, 403):
@@ -161,33 +93,34 @@ def _status_message(status: int, message: str, conn: ProviderConnection) -> str:
     return f"The AI provider {name} refused the request (HTTP {status}): {message}{hint}"
 
 
-def _classify(exc: Exception, conn: ProviderConnection) -> _Fault:
+def _classify(exc: Exception, conn: ProviderConnection) -> Fault:
     """A retryable fault, or raise the AIProviderError of a fault that retrying cannot fix."""
     if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
-        return _Fault("timeout")
+        return Fault(kind="timeout")
     if isinstance(exc, openai.APIConnectionError):
-        return _Fault("connection", detail=_scrub(str(exc.__cause__ or exc), conn))
+        return Fault(kind="connection", detail=_scrub(str(exc.__cause__ or exc), conn))
     if isinstance(exc, httpx.TransportError):
-        return _Fault("connection", detail=_scrub(str(exc), conn))
+        return Fault(kind="connection", detail=_scrub(str(exc), conn))
     if isinstance(exc, (openai.APIStatusError, _HTTPFault)):
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else exc.status
         headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else exc.headers
         detail = _scrub(exc.message, conn)
-        if status in RETRY_STATUSES:
+        if retry.is_retryable_status(status):
             kind = "rate_limited" if status == 429 else "server_error"
-            return _Fault(kind, status, retry_after_seconds(headers), detail)
+            return Fault(retry_after=retry_after_seconds(headers), kind=kind, status=status, detail=detail)
         raise AIProviderError(_status_message(status, detail, conn), kind="auth" if status in (401, 403)
                               else "refused", status=status, attempts=1) from exc
     if isinstance(exc, ValueError):  # a 2xx answer whose body is not JSON: a broken proxy or server
-        return _Fault("bad_response", detail=_scrub(str(exc), conn))
+        return Fault(kind="bad_response", detail=_scrub(str(exc), conn))
     if isinstance(exc, openai.OpenAIError):  # anything else the SDK raises: not worth retrying
         raise AIProviderError(f"The AI provider {_name(conn)} failed: {_scrub(str(exc), conn)}", kind="refused",
                               attempts=1) from exc
     raise exc
 
 
-def _give_up(fault: _Fault, attempts: int, elapsed: float, conn: ProviderConnection, policy: RetryPolicy,
+def _give_up(fault: Fault, attempts: int, elapsed: float, conn: ProviderConnection, policy: RetryPolicy,
              *, early: bool = False) -> AIProviderError:
+    """The message of a fault we stopped retrying; `early` when the provider asked for a pause beyond our patience."""
     name, tried = _name(conn), f"tried {attempts} time{'s' if attempts != 1 else ''} over {elapsed:.0f} s"
     if early:
         text = (f"The AI provider {name} is rate-limiting us and asks us to wait {fault.retry_after:.0f} s; "
@@ -209,24 +142,17 @@ def _give_up(fault: _Fault, attempts: int, elapsed: float, conn: ProviderConnect
 
 
 def with_retries(conn: ProviderConnection, policy: RetryPolicy, attempt: Callable[[], T],
-                 sleep: Callable[[float], None] = time.sleep) -> tuple[T, int]:
+                 sleep: Callable[[float], None] | None = None) -> tuple[T, int]:
     """Run one request with our retries inside the provider's limits; returns (result, attempts used)."""
     limiter = limiter_for(conn.provider_id, conn.config)
-    started = time.monotonic()
-    for number in range(1, policy.attempts + 1):
-        try:
-            with limiter.slot():
-                return attempt(), number
-        except Exception as exc:  # noqa: BLE001 - _classify re-raises what is not a provider fault
-            fault = _classify(exc, conn)
-        elapsed = time.monotonic() - started
-        if number == policy.attempts:
-            raise _give_up(fault, number, elapsed, conn, policy)
-        if fault.retry_after is not None and fault.retry_after > policy.max_retry_after_s:
-            raise _give_up(fault, number, elapsed, conn, policy, early=True)
-        delay = policy.backoff(number) if fault.retry_after is None else fault.retry_after * random.uniform(1, 1.1)
-        sleep(delay)
-    raise AssertionError("unreachable")
+
+    def in_slot() -> T:
+        with limiter.slot():
+            return attempt()
+
+    return retry.run(in_slot, policy=policy, classify=lambda exc: _classify(exc, conn), sleep=sleep,
+                     give_up=lambda fault, attempts, elapsed, reason: _give_up(
+                         fault, attempts, elapsed, conn, policy, early=reason == "wait_too_long"))
 
 
 _clients: dict[tuple[str, str, str | None, float], openai.OpenAI] = {}
