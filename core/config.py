@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class Settings:
     database_url: str
     data_dir: Path
-    secret_key: str | None  # Fernet key for secrets at rest; generated into data_dir when unset
+    secret_key: str | None  # a Fernet key or passphrase for secrets at rest; generated into data_dir when unset
     session_ttl_minutes: int
     session_idle_minutes: int
     lockout_threshold: int
@@ -23,6 +23,7 @@ class Settings:
     owner_password: str | None
     scheduler_interval_seconds: int
     import_max_mb: int  # keyword files larger than this are refused before reading
+    previous_secret_keys: tuple[str, ...] = ()  # older secret keys that still decrypt (rotate-secrets)
 
 
 def _int(name: str, default: int) -> int:
@@ -43,6 +44,8 @@ def load() -> Settings:
         database_url=os.environ.get("DATABASE_URL") or default_url,
         data_dir=data_dir,
         secret_key=os.environ.get("IGNY8_SECRET_KEY") or None,
+        previous_secret_keys=tuple(k.strip() for k in os.environ.get("IGNY8_PREVIOUS_SECRET_KEYS", "").split(",")
+                                   if k.strip()),
         session_ttl_minutes=_int("IGNY8_SESSION_TTL_MINUTES", 12 * 60),
         session_idle_minutes=_int("IGNY8_SESSION_IDLE_MINUTES", 60),
         lockout_threshold=_int("IGNY8_LOCKOUT_THRESHOLD", 3),

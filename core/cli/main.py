@@ -228,7 +228,7 @@ def cmd_seed_demo(session: Session, args: argparse.Namespace) -> list[str]:
 
 
 # Modules that add commands with `register(command)`; one line per domain.
-EXTENSIONS: tuple[str, ...] = ("core.cli.ai", "core.cli.clustering", "core.cli.planner", "core.cli.run_ai")
+EXTENSIONS: tuple[str, ...] = ("core.cli.ai", "core.cli.clustering", "core.cli.planner", "core.cli.run_ai", "core.cli.secrets")
 
 
 # --- Parser and entry point -------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_key_is_shown_masked_and_never_stored_in_plaintext(app_db, page):
     assert at.text_input(key="provider_key_stripe").value == ""  # the password input is emptied after saving
     with app_db.tx() as s:
         stored = s.get(IntegrationProvider, "stripe").api_key
-        assert stored.startswith("enc:v1:") and key not in stored
+        assert stored.startswith(vault.V2) and key not in stored
         assert _rows_containing(s, key) == {}
         assert _rows_containing(s, key[-12:]) == {}
         assert vault.decrypt(stored) == key  # core can still decrypt it
