@@ -1,6 +1,8 @@
 """Alembic migrations match the models on both backends; the secrets vault encrypts at rest."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +14,7 @@ import db.models  # noqa: F401  (registers every table)
 from core.common import vault
 from core.errors import ValidationFailed
 from core.identity import sites
+from core.publishing import connection
 from db import migrate
 from db.base import Base
 from db.session import make_engine
@@ -104,8 +107,10 @@ def test_wordpress_password_is_encrypted_in_the_database(session):
     acct = f.account(session)
     owner = f.owner_actor(session, acct)
     site = sites.create_site(session, owner, name="WP")
-    sites.update_site(session, owner, site_id=site.id, wp_url="https://wp.example.com", wp_username="bot",
-                      wp_app_password=" abcd efgh ijkl mnop ")
-    raw = session.execute(text("SELECT wp_app_password FROM site WHERE id = :i"), {"i": site.id}).scalar_one()
-    assert raw.startswith(vault.PREFIX) and "abcd" not in raw and "mnop" not in raw
-    assert vault.decrypt(raw) == "abcd efgh ijkl mnop"
+    connection.set_wordpress(session, owner, site_id=site.id, url="https://wp.example.com", username="bot",
+                             app_password=" abcd efgh ijkl mnop ")
+    raw = session.execute(text("SELECT credentials_json FROM site_integration WHERE site_id = :i"),
+                          {"i": site.id}).scalar_one()
+    stored = (json.loads(raw) if isinstance(raw, str) else raw)["app_password"]
+    assert stored.startswith(vault.PREFIX) and "abcd" not in str(raw) and "mnop" not in str(raw)
+    assert vault.decrypt(stored) == "abcd efgh ijkl mnop"

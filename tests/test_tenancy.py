@@ -10,6 +10,7 @@ from core import tenancy
 from core.errors import AccessDenied, NotFound
 from core.identity import accounts, sites, users
 from core.planner import clusters, ideas, keyword_edits
+from core.publishing import connection
 from core.tenancy import Actor
 from db.base import Base
 from db.enums import Role
@@ -165,7 +166,8 @@ def _cross_account_writes(s, w) -> dict[str, Callable[[], object]]:
         "sector_for_write(B site)": lambda: tenancy.sector_for_write(s, a, site_id=b_site.id, sector_id=b_sector.id),
         "sector_for_write(A site, B sector)": lambda: tenancy.sector_for_write(
             s, a, site_id=a_site.id, sector_id=b_sector.id),
-        "update_site": lambda: sites.update_site(s, a, site_id=b_site.id, name="Taken", wp_app_password="x" * 16),
+        "update_site": lambda: sites.update_site(s, a, site_id=b_site.id, name="Taken"),
+        "set_wordpress": lambda: connection.set_wordpress(s, a, site_id=b_site.id, app_password="x" * 16),
         "create_sector": lambda: sites.create_sector(s, a, site_id=b_site.id, name="Intruder"),
         "update_sector": lambda: sites.update_sector(s, a, site_id=b_site.id, sector_id=b_sector.id, is_active=False),
         "update_sector(A site)": lambda: sites.update_sector(s, a, site_id=a_site.id, sector_id=b_sector.id,

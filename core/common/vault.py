@@ -34,7 +34,7 @@ from core import tenancy
 from core.config import Settings, settings
 from core.errors import ValidationFailed
 from core.tenancy import Actor
-from db.models import IntegrationProvider, Site, SiteIntegration
+from db.models import IntegrationProvider, SiteIntegration
 
 PREFIX = "enc:"  # every stored secret starts with it, whatever its version
 V1 = "enc:v1:"
@@ -49,7 +49,6 @@ UNDECRYPTABLE = ("A stored secret cannot be decrypted: IGNY8_SECRET_KEY has chan
 # secrets. rotate-secrets visits exactly these (a test checks that no secret-looking column is missing).
 SECRET_COLUMNS: dict[type, tuple[str, ...]] = {
     IntegrationProvider: ("api_key", "api_secret", "webhook_secret"),
-    Site: ("wp_app_password",),
     SiteIntegration: ("credentials_json",),
 }
 

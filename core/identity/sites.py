@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
-from core.common import vault
 from core.common.text import clean_name, clean_slug
 from core.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from core.identity import accounts
@@ -70,10 +69,8 @@ def create_site(session: Session, actor: Actor, *, name: str, slug: str | None =
 
 
 def update_site(session: Session, actor: Actor, *, site_id: int, name: str | None = None, domain: str | None = None,
-                industry_id: int | None = None, timezone: str | None = None, is_active: bool | None = None,
-                wp_url: str | None = None, wp_username: str | None = None,
-                wp_app_password: str | None = None) -> Site:
-    """Change a site (owners/admins); reactivating counts against the plan; the WordPress password is encrypted."""
+                industry_id: int | None = None, timezone: str | None = None, is_active: bool | None = None) -> Site:
+    """Change a site (owners/admins); reactivating counts against the plan (WordPress: core.publishing.connection)."""
     tenancy.require_admin(actor)
     site = tenancy.site_for_write(session, actor, site_id)
     if name is not None:
@@ -91,12 +88,6 @@ def update_site(session: Session, actor: Actor, *, site_id: int, name: str | Non
         if is_active:
             accounts.check_site_limit(session, site.account_id)
         site.is_active = is_active
-    if wp_url is not None:
-        site.wp_url = wp_url.strip()
-    if wp_username is not None:
-        site.wp_username = wp_username.strip()
-    if wp_app_password is not None:
-        site.wp_app_password = vault.encrypt(wp_app_password.strip())
     session.flush()
     return site
 

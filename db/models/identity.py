@@ -156,9 +156,6 @@ class Site(AccountScoped, Base):
     industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id", ondelete="SET NULL"), index=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    wp_url: Mapped[str] = mapped_column(String(500), default="")
-    wp_username: Mapped[str] = mapped_column(String(150), default="")
-    wp_app_password: Mapped[str] = mapped_column(Text, default="")  # encrypted at rest by core
 
     __table_args__ = (UniqueConstraint("account_id", "slug"),)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import runtime
 from core.common import vault
-from db.models import IntegrationProvider, Site, SiteIntegration
+from db.models import IntegrationProvider, SiteIntegration
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +43,12 @@ def db(fresh_database, tmp_path):
         provider = s.scalars(select(IntegrationProvider).order_by(IntegrationProvider.provider_id)).first()
         provider.api_key, provider.api_secret = v1_the_old_way("key-1", OLD), vault.encrypt("secret-1", ring=old)
         site = f.site(s, f.account(s))
-        site.wp_app_password = vault.encrypt("wp-pass", ring=old)
-        s.add(SiteIntegration(account_id=site.account_id, site_id=site.id,
-                              credentials_json={"username": "bot", "password": v1_the_old_way("app-pass", OLD)}))
-        site_id = site.id
+        link = SiteIntegration(account_id=site.account_id, site_id=site.id, credentials_json={
+            "username": "bot", "password": v1_the_old_way("app-pass", OLD),
+            "app_password": vault.encrypt("wp-pass", ring=old)})
+        s.add(link)
+        s.flush()
+        site_id = link.id
     yield rt, env, site_id
     rt.engine.dispose()
 
@@ -62,8 +64,8 @@ def run(db, *args: str, code: int = 0) -> subprocess.CompletedProcess:
 def stored(db) -> list[str]:
     with Session(db[0].engine) as s:
         values = [v for p in s.scalars(select(IntegrationProvider)) for v in (p.api_key, p.api_secret) if v]
-        values += [st.wp_app_password for st in s.scalars(select(Site)) if st.wp_app_password]
-        values += [link.credentials_json["password"] for link in s.scalars(select(SiteIntegration))]
+        values += [link.credentials_json[k] for link in s.scalars(select(SiteIntegration))
+                   for k in ("password", "app_password")]
         return values
 
 
@@ -71,26 +73,26 @@ def test_rotate_secrets_rewrites_everything_for_the_new_key_and_reruns_as_a_no_o
     out = run(db).stdout
     assert out.splitlines() == [
         "Every stored secret decrypts; re-encrypted 4 of 4 with the current key (0 already current).",
-        "  integration_provider: 2 secret(s), 2 rewritten", "  site: 1 secret(s), 1 rewritten",
-        "  site_integration: 1 secret(s), 1 rewritten"]
+        "  integration_provider: 2 secret(s), 2 rewritten", "  site_integration: 2 secret(s), 2 rewritten"]
     values = stored(db)
     assert all(v.startswith(vault.V2) for v in values)
     assert sorted(vault.decrypt(v, ring=vault.KeyRing(NEW)) for v in values) == ["app-pass", "key-1", "secret-1",
                                                                                  "wp-pass"]
     rows = json.loads(run(db, "--json").stdout)
     assert [(r["table"], r["secrets"], r["rewritten"]) for r in rows] == [
-        ("integration_provider", 2, 0), ("site", 1, 0), ("site_integration", 1, 0)]
+        ("integration_provider", 2, 0), ("site_integration", 2, 0)]
     assert stored(db) == values  # nothing to rewrite: nothing rewritten
 
 
 def test_a_secret_no_key_decrypts_fails_the_whole_rotation(db):
-    rt, _, site_id = db
+    rt, _, link_id = db
     with rt.transaction() as s:
-        s.get(Site, site_id).wp_app_password = v1_the_old_way("lost", "a-key-nobody-has")
+        link = s.get(SiteIntegration, link_id)
+        link.credentials_json = {**link.credentials_json, "app_password": v1_the_old_way("lost", "a-key-nobody-has")}
     before = stored(db)
     err = run(db, code=2).stderr
     assert run(db, "--dry-run", code=2).stderr == err  # a dry run finds the same
     assert err.startswith("error: 1 stored secret(s) cannot be decrypted with IGNY8_SECRET_KEY or "
-                          f"IGNY8_PREVIOUS_SECRET_KEYS, so nothing was re-encrypted: site {site_id} wp_app_password "
-                          "(no key fits).")
+                          f"IGNY8_PREVIOUS_SECRET_KEYS, so nothing was re-encrypted: site_integration {link_id} "
+                          "credentials_json.app_password (no key fits).")
     assert stored(db) == before

@@ -20,7 +20,7 @@ from core.common import vault
 from core.errors import AccessDenied, ValidationFailed
 from core.tenancy import operator_actor
 from db.base import Base
-from db.models import IntegrationProvider, Site, SiteIntegration
+from db.models import IntegrationProvider, SiteIntegration
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +144,6 @@ def stored(session):
     """Only this test's secrets in the database (the savepoint puts the others back): old-key values of both
     formats, one already current, in every registered column, and plain JSON values that are no secrets."""
     session.execute(update(IntegrationProvider).values(api_key="", api_secret="", webhook_secret=""))
-    session.execute(update(Site).values(wp_app_password=""))
     session.execute(update(SiteIntegration).values(credentials_json={}))
     old, new = vault.KeyRing(OLD), vault.KeyRing(NEW)
     ids = session.scalars(select(IntegrationProvider.provider_id).order_by(IntegrationProvider.provider_id)).all()
@@ -152,9 +151,8 @@ def stored(session):
     first.api_key, first.api_secret = v1_the_old_way("key-1", OLD), vault.encrypt("secret-1", ring=old)
     second.webhook_secret = vault.encrypt("hook-2", ring=new)
     site = f.site(session, f.account(session))
-    site.wp_app_password = v1_the_old_way("wp-pass", OLD)
     link = SiteIntegration(account_id=site.account_id, site_id=site.id, credentials_json={
-        "username": "bot", "password": vault.encrypt("app-pass", ring=old),
+        "username": "bot", "password": vault.encrypt("app-pass", ring=old), "app_password": v1_the_old_way("wp-pass", OLD),
         "extra": {"tokens": [v1_the_old_way("tok-1", OLD), "plain"]}, "port": 443})
     session.add(link)
     session.flush()
@@ -168,12 +166,11 @@ def _all_plain(session, ring: vault.KeyRing) -> dict[str, str]:
         for col in ("api_key", "api_secret", "webhook_secret"):
             if getattr(p, col):
                 out[f"{p.provider_id}.{col}"] = vault.decrypt(getattr(p, col), ring=ring)
-    for s in session.scalars(select(Site).where(Site.wp_app_password != "")):
-        out[f"site.{s.id}"] = vault.decrypt(s.wp_app_password, ring=ring)
     for link in session.scalars(select(SiteIntegration)):
         creds = link.credentials_json
         if creds:
             out["link.password"] = vault.decrypt(creds["password"], ring=ring)
+            out["link.app_password"] = vault.decrypt(creds["app_password"], ring=ring)
             out["link.token"] = vault.decrypt(creds["extra"]["tokens"][0], ring=ring)
             assert (creds["username"], creds["extra"]["tokens"][1], creds["port"]) == ("bot", "plain", 443)
     return out
@@ -185,19 +182,19 @@ def test_rotation_rewrites_every_secret_for_the_new_key_alone_and_is_idempotent(
     assert set(_all_plain(session, ring).values()) == expected
     counts = vault.rotate(session, operator_actor(), ring=ring)
     assert [(c.table, c.secrets, c.rewritten) for c in counts] == [
-        ("integration_provider", 3, 2), ("site", 1, 1), ("site_integration", 2, 2)]
+        ("integration_provider", 3, 2), ("site_integration", 3, 3)]
     plain = _all_plain(session, vault.KeyRing(NEW))  # the old key is no longer needed
     assert set(plain.values()) == expected and len(plain) == 6
     again = vault.rotate(session, operator_actor(), ring=vault.KeyRing(NEW))
-    assert [(c.secrets, c.rewritten) for c in again] == [(3, 0), (1, 0), (2, 0)]
+    assert [(c.secrets, c.rewritten) for c in again] == [(3, 0), (3, 0)]
 
 
 def test_a_secret_no_key_decrypts_is_named_and_nothing_is_written(session, stored):
-    first, _, site, _ = stored
-    site.wp_app_password = v1_the_old_way("lost", "a-key-nobody-has")
+    first, _, _, link = stored
+    link.credentials_json = {**link.credentials_json, "app_password": v1_the_old_way("lost", "a-key-nobody-has")}
     session.flush()
     before = {p.provider_id: p.api_key for p in session.scalars(select(IntegrationProvider))}
-    with pytest.raises(ValidationFailed, match=rf"1 stored secret\(s\).*site {site.id} wp_app_password \(no key"):
+    with pytest.raises(ValidationFailed, match=rf"1 stored secret\(s\).*site_integration {link.id} credentials_json.app_password \(no key"):
         vault.rotate(session, operator_actor(), ring=vault.KeyRing(NEW, (OLD,)))
     session.expire_all()
     assert {p.provider_id: p.api_key for p in session.scalars(select(IntegrationProvider))} == before
