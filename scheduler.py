@@ -10,47 +10,22 @@ import sys
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from core import runtime
-from core.billing import credits
+from core.billing import jobs as billing_jobs
 from core.config import settings
-from core.errors import DomainError
-from core.identity import housekeeping
+from core.identity import jobs as identity_jobs
 
 log = logging.getLogger("igny8.scheduler")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def housekeeping_job(rt: runtime.Runtime) -> None:
-    """Expired tokens and elapsed locks; each pass is its own short transaction."""
-    try:
-        with rt.transaction() as session:
-            changed = housekeeping.run(session)
-        log.info("housekeeping %s", changed)
-    except DomainError as exc:
-        log.error("housekeeping failed: %s", exc)
-
-
-def plan_credits_job(rt: runtime.Runtime) -> None:
-    """Each account's monthly plan credits, once per month; one short transaction per account (failures isolated)."""
-    with rt.transaction() as session:
-        due = credits.accounts_due_plan_credits(session)
-    granted = 0
-    for account_id in due:
-        try:
-            with rt.transaction() as session:
-                granted += credits.grant_plan_period(session, account_id=account_id) is not None
-        except DomainError as exc:
-            log.error("plan credits for account %s failed: %s", account_id, exc)
-    if due:
-        log.info("plan credits granted to %d of %d due accounts", granted, len(due))
-
-
 def build(rt: runtime.Runtime) -> BlockingScheduler:
     """The scheduler with every job registered under a fixed id (replace_existing: restarts don't duplicate)."""
     sched = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-    sched.add_job(housekeeping_job, "interval", args=[rt], id="housekeeping", replace_existing=True,
-                  seconds=max(settings().scheduler_interval_seconds, 5))
-    sched.add_job(plan_credits_job, "interval", args=[rt], id="plan_credits", replace_existing=True,
-                  seconds=max(settings().scheduler_interval_seconds, 5))
+    every = max(settings().scheduler_interval_seconds, 5)
+    sched.add_job(identity_jobs.housekeeping, "interval", args=[rt], id="housekeeping", replace_existing=True,
+                  seconds=every)
+    sched.add_job(billing_jobs.plan_credits, "interval", args=[rt], id="plan_credits", replace_existing=True,
+                  seconds=every)
     return sched
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-import scheduler
 from core import runtime
 from core.billing import credits
+from core.billing import jobs as billing_jobs
 from core.identity import accounts
 from db.enums import AccountStatus
 from db.models import CreditTransaction
@@ -24,8 +24,8 @@ def test_plan_credits_job_grants_each_account_once_per_month(fresh_database):
             paid = accounts.create_account_record(s, name="Paid", plan_slug="starter", status=AccountStatus.active)
             gone = accounts.create_account_record(s, name="Gone", plan_slug="growth", status=AccountStatus.cancelled)
             paid_id, gone_id = paid.id, gone.id
-        scheduler.plan_credits_job(rt)
-        scheduler.plan_credits_job(rt)  # a second pass in the same month grants nothing
+        billing_jobs.plan_credits(rt)
+        billing_jobs.plan_credits(rt)  # a second pass in the same month grants nothing
         with rt.transaction() as s:
             grants = s.scalars(select(CreditTransaction).where(CreditTransaction.transaction_type == "subscription")
                                ).all()

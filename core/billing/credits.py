@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.billing import usage_rollup
-from core.errors import Conflict, InsufficientCredits, NotFound, ValidationFailed
+from core.errors import AccessDenied, Conflict, InsufficientCredits, NotFound, ValidationFailed
 from core.tenancy import Actor
 from db.base import utcnow
-from db.enums import TransactionType
+from db.enums import Role, TransactionType
 from db.models import Account, CreditTransaction, CreditUsageLog, Plan, Site
 
 GRANT_TYPES = frozenset({TransactionType.purchase, TransactionType.subscription, TransactionType.refund,
@@ -22,6 +22,8 @@ GRANT_TYPES = frozenset({TransactionType.purchase, TransactionType.subscription,
 MAX_AMOUNT = 100_000_000
 GRANT_REFUSED = ("Credits are added by the platform team (developers and the system account's owners and admins); "
                  "ask them to top up this account.")
+PLAN_GRANT_REFUSED = ("A plan's monthly credits are added by the scheduler (or the platform team), once a month; "
+                      "nothing was added. Ask the platform team if this month's credits are missing.")
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,11 @@ def ensure_balance(session: Session, actor: Actor, *, needed: int) -> int:
     return balance
 
 
-def grant_plan_period(session: Session, *, account_id: int, now: datetime | None = None) -> CreditTransaction | None:
-    """The plan's monthly credits, at most once per calendar month (UTC); None when nothing is due."""
+def grant_plan_period(session: Session, actor: Actor, *, now: datetime | None = None) -> CreditTransaction | None:
+    """The plan's monthly credits to the actor's account, once per calendar month (UTC); None when nothing is due."""
+    if not _may_grant_plan_period(actor):
+        raise AccessDenied(PLAN_GRANT_REFUSED)
+    account_id = tenancy.require_account(actor)
     now = now or utcnow()
     account = _lock_account(session, account_id)
     plan = session.get(Plan, account.plan_id) if account.plan_id else None
@@ -233,7 +238,15 @@ def grant_plan_period(session: Session, *, account_id: int, now: datetime | None
     period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     account.credits_period_start = period_start
     return _append(session, account, amount=plan.included_credits, kind=TransactionType.subscription,
-                   description=f"{plan.name} plan credits for {now:%B %Y}", key=key, created_by=None, now=now)
+                   description=f"{plan.name} plan credits for {now:%B %Y}", key=key, created_by=actor.user_id,
+                   now=now)
+
+
+def _may_grant_plan_period(actor: Actor) -> bool:
+    # The scheduler's own identity (tenancy.system_actor: no user, as no person may hold system_bot) or the
+    # platform team (developers, operators at the command line, the system account's owners and admins).
+    scheduler = actor.role == Role.system_bot and actor.user_id is None
+    return scheduler or actor.is_platform_admin
 
 
 def balance(session: Session, actor: Actor) -> int:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import tenancy
 from core.billing import credits, pricing
 from core.errors import ValidationFailed
 from core.tenancy import Actor
@@ -124,7 +125,7 @@ def charge_all(session: Session, actors: dict[str, Actor], *, account_id: int, e
     used, usd, logs, granted = 0, Decimal(0), 0, 0
     for n, (at, _, ev) in enumerate(timeline):
         if ev is None:
-            granted += credits.grant_plan_period(session, account_id=account_id, now=at) is not None
+            granted += credits.grant_plan_period(session, tenancy.system_actor(account_id), now=at) is not None
             continue
         model = models.pick(rng, ev.operation)
         tokens_in, tokens_out = _tokens(rng, ev) if model.model_type == ModelType.text else (0, 0)

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from core import tenancy
 from core.billing import credits
-from core.errors import InsufficientCredits, NotFound, ValidationFailed
+from core.errors import AccessDenied, InsufficientCredits, NotFound, ValidationFailed
+from db.enums import Role
 from db.models import CreditTransaction, CreditUsageLog
 from tests import factories as f
 
@@ -85,11 +86,27 @@ def test_grant_input_is_checked(session, owner, kwargs, message):
 def test_plan_credits_granted_once_per_month(session):
     acct = f.account(session, plan="starter")
     nov = datetime(2026, 11, 3, tzinfo=UTC)
-    assert credits.grant_plan_period(session, account_id=acct.id, now=nov).amount == 1000
-    assert credits.grant_plan_period(session, account_id=acct.id, now=nov.replace(day=28)) is None
-    dec = credits.grant_plan_period(session, account_id=acct.id, now=datetime(2026, 12, 1, tzinfo=UTC))
+    bot = tenancy.system_actor(acct.id)
+    assert credits.grant_plan_period(session, bot, now=nov).amount == 1000
+    assert credits.grant_plan_period(session, bot, now=nov.replace(day=28)) is None
+    dec = credits.grant_plan_period(session, bot, now=datetime(2026, 12, 1, tzinfo=UTC))
     assert dec.amount == 1000 and dec.balance_after == 2000
     assert credits.ledger_sum(session, account_id=acct.id) == 2000
+
+
+@pytest.mark.parametrize("role", [Role.viewer, Role.editor, Role.admin, Role.owner, Role.system_bot])
+def test_plan_credits_are_refused_to_the_accounts_people(session, role):
+    acct = f.account(session, plan="starter")
+    person = f.actor(session, f.user(session, acct, role=role))  # a system_bot *user* is still not the scheduler
+    f.refused(session, AccessDenied, lambda: credits.grant_plan_period(session, person), match="by the scheduler")
+    assert credits.ledger_sum(session, account_id=acct.id) == 0
+    assert credits.accounts_due_plan_credits(session).count(acct.id) == 1  # still due: the scheduler grants it
+
+
+def test_the_platform_team_may_grant_an_accounts_plan_credits(session):
+    acct = f.account(session, plan="starter")
+    tx = credits.grant_plan_period(session, tenancy.operator_actor(acct.id), now=datetime(2026, 11, 3, tzinfo=UTC))
+    assert (tx.account_id, tx.amount, tx.transaction_type) == (acct.id, 1000, "subscription")
 
 
 def test_ledger_is_keyset_paginated_newest_first(session, owner):
