@@ -9,12 +9,11 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 import ui_jobs
 from core import config, tenancy
@@ -25,7 +24,11 @@ from core.identity import accounts, auth, sites
 from core.identity.auth import SessionTicket
 from core.runtime import Runtime
 from core.tenancy import Actor
-from db.models import User
+
+if TYPE_CHECKING:  # annotations only: the UI calls core and never touches the database itself
+    from sqlalchemy.orm import Session
+
+    from db.models import User
 
 T = TypeVar("T")
 

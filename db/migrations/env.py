@@ -1,4 +1,7 @@
 """Alembic environment: runs on a connection handed in by db.migrate, or builds one from the URL."""
+import os
+from pathlib import Path
+
 from alembic import context
 from sqlalchemy import pool
 
@@ -8,15 +11,16 @@ from db.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata
+ROOT = Path(__file__).resolve().parents[2]  # the project root, as core.config.ROOT
 
 
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from core.config import load  # only for the bare `alembic` command line
-
-    return load().database_url
+    # Only for the bare `alembic` command line: core.config's default, read here because db/ imports nothing of core/.
+    data_dir = Path(os.environ.get("IGNY8_DATA_DIR", ROOT / ".data"))
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'igny8.sqlite3'}"
 
 
 def run_migrations_offline() -> None:
