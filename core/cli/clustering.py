@@ -42,9 +42,9 @@ def _progress(message: str, fraction: float) -> None:
 
 def cmd_cluster(rt: Runtime, args: argparse.Namespace) -> list[str]:
     with rt.transaction() as s:
-        acct = cli._account(s, args.account)
+        acct = cli.find_account(s, args.account)
         actor = operator_actor(acct.id)
-        site = cli._site(s, acct, args.site)
+        site = cli.find_site(s, acct, args.site)
         sector = _sector(s, actor, site.id, args.sector)
         where = {"site_id": site.id, "sector_id": sector.id}
     p = clustering_apply.preview(rt, actor, **where, search=args.search, granularity=args.granularity,
@@ -66,7 +66,7 @@ def cmd_cluster(rt: Runtime, args: argparse.Namespace) -> list[str]:
 
 def cmd_generate_ideas(rt: Runtime, args: argparse.Namespace) -> list[str]:
     with rt.transaction() as s:
-        acct = cli._account(s, args.account)
+        acct = cli.find_account(s, args.account)
         actor = operator_actor(acct.id)
         cluster = tenancy.get(s, actor, Clusters, args.cluster)
         est = planner_ai.estimate_ideas(s, actor, cluster_ids=[cluster.id], count=args.count)  # before any call

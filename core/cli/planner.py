@@ -29,9 +29,9 @@ from db.models import Sector
 
 def _where(session: Session, args: argparse.Namespace) -> tuple[Actor, int, int]:
     """(operator actor in the account, site id, sector id) from what was typed (slugs, names or ids)."""
-    acct = cli._account(session, args.account)
+    acct = cli.find_account(session, args.account)
     actor = operator_actor(acct.id)
-    site = cli._site(session, acct, args.site)
+    site = cli.find_site(session, acct, args.site)
     want = (args.sector or "").strip().lower()
     rows = session.scalars(tenancy.scoped(select(Sector), Sector, actor).where(Sector.site_id == site.id)
                            .order_by(Sector.id)).all()

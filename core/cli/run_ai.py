@@ -102,7 +102,7 @@ def cmd_run_ai(rt: Runtime, args: argparse.Namespace) -> list[str]:
             raise ValidationFailed(f"Say which objects to work on: --on with {field} values.")
         ids = [params.pop(field)]  # type: ignore[list-item]
     with rt.transaction() as s:
-        actor = operator_actor(cli._account(s, args.account).id)
+        actor = operator_actor(cli.find_account(s, args.account).id)
     failed = 0
     for oid in ids:
         try:

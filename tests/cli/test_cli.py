@@ -3,40 +3,26 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.cli import main as cli
+from core.cli import demo as cli
 from core.demo import seed as demo
 from core.identity import auth
 from db.enums import AccountStatus, Role
 from db.migrate import alembic_config
 from db.models import Account, IndustrySector, Keywords, Plan, Sector, Site, SiteUserAccess, User
-from db.session import make_engine
 from tests import factories as f
 from tests.demo.checks import assert_ledger, assert_sectors_consistent, rows_outside
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-@pytest.fixture
-def db(fresh_database, tmp_path):
-    """A new empty database, the environment a CLI run gets, and a way to look inside afterwards."""
-    url = fresh_database()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IGNY8_") and k != "DATABASE_URL"}
-    env.update(DATABASE_URL=url, IGNY8_SECRET_KEY="cli-test-secret", IGNY8_DATA_DIR=str(tmp_path / "data"))
-    engine = make_engine(url)
-    yield url, env, engine
-    engine.dispose()
 
 
 def run(db, *args: str) -> subprocess.CompletedProcess:
