@@ -71,11 +71,16 @@ def run_app(extra: list[str]) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        scheduler.terminate()
-        try:
-            scheduler.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            scheduler.kill()
+        stop(scheduler)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ask a child process to end; kill it when it has not within ten seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def main(argv: list[str]) -> int:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # annotations only: the UI calls core and never touches the d
     from db.models import User
 
 T = TypeVar("T")
+K = TypeVar("K")
+R = TypeVar("R")
 
 # Keys in st.session_state (per browser session). Never a Session or an ORM object here.
 TICKET = "auth_ticket"
@@ -199,6 +201,14 @@ def current(title: str, *, admin: bool = False, developer: bool = False) -> Cont
     return ctx
 
 
+def picked_sector(scope: Scope, hint: str = "Pick a site and a sector in the sidebar first.") -> tuple[int, int]:
+    """The site and sector picked in the sidebar, as (site_id, sector_id); the page stops with `hint` without them."""
+    if scope.site_id is None or scope.sector_id is None:
+        st.info(hint)
+        st.stop()
+    return scope.site_id, scope.sector_id
+
+
 def _login_form(rt: Runtime) -> None:
     st.title("IGNY8 Dashboard")
     notice = st.session_state.pop(_AUTH_NOTICE, None)
@@ -323,6 +333,14 @@ def strategy_picker(actor: Actor, *, prompt_type: str, sector_id: int, key: str)
     ids, name = options_with_none(choices or {}, "No strategy (the defaults)")
     return st.selectbox("Content strategy", ids, format_func=name, key=key,
                         help="Strategies are set up under Prompts & voices.")
+
+
+def pick(label: str, rows: Mapping[K, R], *, name: Callable[[R], str], empty: str, key: str) -> K | None:
+    """A select of one of the rows (each shown by `name`), or the `empty` note and None when there are none."""
+    if not rows:
+        st.info(empty)
+        return None
+    return st.selectbox(label, list(rows), format_func=lambda k: name(rows[k]), key=key)
 
 
 def index_of(options: list, value: object) -> int:

@@ -200,5 +200,13 @@ def sector_for_write(session: Session, actor: Actor, *, site_id: int, sector_id:
     return sector
 
 
+def get_for_write(session: Session, actor: Actor, model: type[M], obj_id: object, *,
+                  include_deleted: bool = False) -> M:
+    """Load a row of a sector the actor may change: role, account and site access checked, and its sector in its site."""
+    obj = get(session, actor, model, obj_id, write=True, include_deleted=include_deleted)
+    sector_for_write(session, actor, site_id=obj.site_id, sector_id=obj.sector_id)  # type: ignore[attr-defined]
+    return obj
+
+
 def _label(model: type) -> str:
     return getattr(model, "__label__", model.__name__)

@@ -12,10 +12,7 @@ from core.planner.clustering import apply as clustering_apply
 
 ctx = ui.current("Clusters")
 actor, scope, rt = ctx.actor, ctx.scope, ctx.rt
-if scope.site_id is None or scope.sector_id is None:
-    st.info("Pick a site and a sector in the sidebar first.")
-    st.stop()
-site_id, sector_id = scope.site_id, scope.sector_id
+site_id, sector_id = ui.picked_sector(scope)
 JOB, PREVIEW, AI_EST, IDEAS_EST = "clusters_job", "clusters_preview", "clusters_ai_estimate", "clusters_ideas_estimate"
 
 # --- a background job that finished since the last run: its result, once --------------------------------------

@@ -12,10 +12,7 @@ from db.enums import ContentStructure, ContentType, IdeaStatus
 
 ctx = ui.current("Ideas")
 actor, scope, rt = ctx.actor, ctx.scope, ctx.rt
-if scope.site_id is None or scope.sector_id is None:
-    st.info("Pick a site and a sector in the sidebar first.")
-    st.stop()
-site_id, sector_id = scope.site_id, scope.sector_id
+site_id, sector_id = ui.picked_sector(scope)
 JOB, EST = "ideas_job", "ideas_estimate"
 TYPES, STRUCTURES = [t.value for t in ContentType], [c.value for c in ContentStructure]
 
@@ -88,10 +85,9 @@ with tab_new, st.form("id_create"):
 
 with tab_edit:
     editable = {i: r for i, r in rows.items() if r.status == IdeaStatus.new.value}
-    if not editable:
-        st.info("No new ideas on this page (queued and completed ideas are edited as writer tasks).")
-    else:
-        e_id = st.selectbox("Idea", list(editable), format_func=lambda i: editable[i].title, key="id_edit_pick")
+    e_id = ui.pick("Idea", editable, name=lambda r: r.title, key="id_edit_pick",
+                   empty="No new ideas on this page (queued and completed ideas are edited as writer tasks).")
+    if e_id is not None:
         r = editable[e_id]
         with st.form(f"id_edit_{e_id}"):
             e_cluster = st.selectbox("Cluster", cluster_ids, index=ui.index_of(cluster_ids, r.cluster_id),

@@ -13,10 +13,7 @@ actor, scope, rt = ctx.actor, ctx.scope, ctx.rt
 if not actor.can_write:
     st.info("Viewers can look but not import. Ask an admin for editor access.")
     st.stop()
-if scope.site_id is None or scope.sector_id is None:
-    st.info("Pick a site and a sector in the sidebar first.")
-    st.stop()
-site_id, sector_id = scope.site_id, scope.sector_id
+site_id, sector_id = ui.picked_sector(scope)
 JOB, REPORT = "kwimport_job", "kwimport_report"
 NONE = "—"
 

@@ -98,10 +98,9 @@ with t_add, st.form("lib_create"):
                              "lib_new_intent"))
 
 with t_edit:
-    if not rows:
-        st.info("Nothing on this page to edit.")
-    else:
-        e_id = st.selectbox("Library keyword", list(rows), format_func=lambda i: rows[i].keyword, key="lib_edit_pick")
+    e_id = ui.pick("Library keyword", rows, name=lambda k: k.keyword, empty="Nothing on this page to edit.",
+                   key="lib_edit_pick")
+    if e_id is not None:
         k = rows[e_id]
         with st.form(f"lib_edit_{e_id}"):
             e1, e2, e3, e4 = st.columns(4)

@@ -14,10 +14,7 @@ from core.tenancy import Actor
 
 ctx = ui.current("Keywords")
 scope, actor = ctx.scope, ctx.actor
-if scope.site_id is None or scope.sector_id is None:
-    st.info("Pick a site and a sector in the sidebar to see its keywords.")
-    st.stop()
-site_id, sector_id = scope.site_id, scope.sector_id
+site_id, sector_id = ui.picked_sector(scope, "Pick a site and a sector in the sidebar to see its keywords.")
 st.caption(f"{scope.site_name} · {scope.sector_name}")
 
 clusters = ui.run_action(lambda s: keywords.cluster_choices(s, actor, site_id=site_id, sector_id=sector_id))

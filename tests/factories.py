@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Enum, Integer, Numeric, String, Text, Time, func, select
@@ -60,6 +61,16 @@ def actor(session: Session, u: User, *, account_id: int | None = None) -> tenanc
 
 def owner_actor(session: Session, acct: Account) -> tenancy.Actor:
     return actor(session, user(session, acct, role=Role.owner))
+
+
+def workspace(session: Session) -> SimpleNamespace:
+    """An account, its owner (user and actor), a site and a sector of it: what a test of one sector's work needs.
+    Tests add their own rows to the namespace."""
+    acct = account(session)
+    owner = user(session, acct)
+    owner_act = actor(session, owner)
+    st = site(session, acct)
+    return SimpleNamespace(s=session, acct=acct, owner=owner, actor=owner_act, site=st, sector=sector(session, st))
 
 
 def platform_admin(session: Session, *, role: Role = Role.owner) -> tenancy.Actor:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_RPM = 60
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -25,25 +27,18 @@ class Limits:
     @classmethod
     def from_config(cls, config: dict) -> Limits:
         """Limits from a provider's config JSON ({"max_concurrency": 4, "rpm": 60}); bad values fall back."""
-        return cls(_positive_int(config.get("max_concurrency"), DEFAULT_CONCURRENCY, 256),
-                   _positive_int(config.get("rpm"), DEFAULT_RPM, 1_000_000),
-                   _positive_float(config.get("rate_window_s"), 60.0, 3600.0))
+        return cls(_clamped(config.get("max_concurrency"), int, DEFAULT_CONCURRENCY, 1, 256),
+                   _clamped(config.get("rpm"), int, DEFAULT_RPM, 1, 1_000_000),
+                   _clamped(config.get("rate_window_s"), float, 60.0, 0.01, 3600.0))
 
 
-def _positive_int(value: object, default: int, high: int) -> int:
+def _clamped(value: object, kind: Callable[[Any], N], default: N, low: N, high: N) -> N:
+    """`value` as `kind`, kept within [low, high]; the default when it is missing or not a number."""
     try:
-        number = int(value)  # type: ignore[arg-type]
+        number = kind(value)
     except (TypeError, ValueError):
         return default
-    return min(max(number, 1), high)
-
-
-def _positive_float(value: object, default: float, high: float) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
-    return min(max(number, 0.01), high)
+    return min(max(number, low), high)
 
 
 class ProviderLimiter:

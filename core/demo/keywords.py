@@ -1,12 +1,10 @@
 """Demo keywords: read an export with core.planner.keyword_import, route rows to sectors, group them by a shared phrase."""
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import update
@@ -14,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ValidationFailed
 from core.planner import keyword_import
-from core.planner.keyword_import.rows import Row
+from core.planner.keyword_import.rows import ParsedRow
 from core.tenancy import Actor
 from db.enums import KeywordStatus
 from db.models import Keywords, Sector
@@ -27,24 +25,7 @@ STOP = frozenset("a an and are at by can do for from how i in is it my of on or 
 SKIP_LABELS = {"empty": "empty keyword", "too_long": "keyword too long", "cell_too_long": "cell too long",
                "bad_value": "volume, difficulty or CPC not a valid number", "fields": "wrong number of fields",
                "duplicate": "duplicate keyword"}
-
-
-@dataclass(frozen=True)
-class KeywordRow:
-    """One valid row of the export, normalised."""
-
-    keyword: str
-    norm: str
-    volume: int | None
-    difficulty: int | None
-    cpc: Decimal | None
-    intent: str | None
-    attributes: dict
-
-    def as_import_row(self) -> Row:
-        """The row as core.planner.keyword_import writes it."""
-        return (self.keyword, self.norm, self.volume, self.difficulty, None if self.cpc is None else str(self.cpc),
-                self.intent, json.dumps(self.attributes, ensure_ascii=False))
+KeywordRow = ParsedRow  # one valid row of the export, normalised
 
 
 @dataclass
@@ -69,13 +50,13 @@ def read_keywords(path: Path) -> ReadResult:
     for code, n in report.reasons.items():
         result.skipped[SKIP_LABELS.get(code, code)] += n
     seen: set[str] = set()
-    for _, (keyword, norm, volume, difficulty, cpc, intent, attrs) in rows:
-        if norm in seen:
+    for _, row in rows:
+        parsed = KeywordRow.from_row(row)
+        if parsed.norm in seen:
             result.skipped[SKIP_LABELS["duplicate"]] += 1
             continue
-        seen.add(norm)
-        result.rows.append(KeywordRow(keyword, norm, volume, difficulty, None if cpc is None else Decimal(cpc),
-                                      intent, json.loads(attrs)))
+        seen.add(parsed.norm)
+        result.rows.append(parsed)
     return result
 
 
@@ -154,7 +135,7 @@ def insert_keywords(session: Session, actor: Actor, sector: Sector, rows: list[K
     """Write a sector's keywords through core.planner.keyword_import (COPY on PostgreSQL, linked to the keyword library),
     then map them to their clusters and date them back; returns how many were imported."""
     report = keyword_import.write_rows(session, actor, site_id=sector.site_id, sector_id=sector.id,
-                                       rows=((n, r.as_import_row()) for n, r in enumerate(rows, 2)), name="demo",
+                                       rows=((n, r.as_row()) for n, r in enumerate(rows, 2)), name="demo",
                                        on_existing="skip")
     by_cluster: dict[int, list[str]] = {}
     for norm, cluster_id in cluster_of.items():

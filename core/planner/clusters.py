@@ -133,9 +133,7 @@ def names(session: Session, actor: Actor, *, sector_id: int, limit: int = 2000) 
 
 def get_for_write(session: Session, actor: Actor, *, cluster_id: int, include_deleted: bool = False) -> Clusters:
     """A cluster the actor may change (role, account and site access checked)."""
-    cluster = tenancy.get(session, actor, Clusters, cluster_id, write=True, include_deleted=include_deleted)
-    tenancy.sector_for_write(session, actor, site_id=cluster.site_id, sector_id=cluster.sector_id)
-    return cluster
+    return tenancy.get_for_write(session, actor, Clusters, cluster_id, include_deleted=include_deleted)
 
 
 def _name_taken(session: Session, actor: Actor, sector_id: int, name: str, *, but: int | None = None) -> Clusters | None:

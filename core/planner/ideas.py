@@ -153,9 +153,7 @@ def _set_fields(idea: ContentIdeas, *, description: str | None = None, content_t
 
 
 def _for_write(session: Session, actor: Actor, idea_id: int) -> ContentIdeas:
-    idea = tenancy.get(session, actor, ContentIdeas, idea_id, write=True)
-    tenancy.sector_for_write(session, actor, site_id=idea.site_id, sector_id=idea.sector_id)
-    return idea
+    return tenancy.get_for_write(session, actor, ContentIdeas, idea_id)
 
 
 def update(session: Session, actor: Actor, *, idea_id: int, title: str | None = None,

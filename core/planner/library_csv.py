@@ -4,25 +4,17 @@ encodings, delimiters, headers of Semrush / Ahrefs / Keyword Planner / Moz or a 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from core.planner import keyword_import
+from core.planner.keyword_import.rows import ParsedRow
 
 MAX_ROWS = 200_000  # a curated library file; bigger ones are refused before anything is written
 
 
 @dataclass(frozen=True)
-class ParsedSeed:
+class ParsedSeed(ParsedRow):
     line: int
-    keyword: str
-    norm: str
-    volume: int | None
-    difficulty: int | None
-    cpc: Decimal | None
-    intent: str | None
-    attributes: dict
 
 
 @dataclass
@@ -41,12 +33,12 @@ def parse_seed_csv(data: bytes, *, name: str = "library file") -> ParsedSeeds:
                                             f"{MAX_ROWS:,} per file. Split it.")
     out = ParsedSeeds(read=report.rows, skipped=[(p.line, p.message) for p in report.problems],
                       skipped_total=report.skipped)
-    for line, (keyword, norm, volume, difficulty, cpc, intent, attributes) in rows:
-        if norm in out.rows:
-            out.skipped.append((line, f"duplicate of line {out.rows[norm].line}"))
+    for line, row in rows:
+        seed = ParsedSeed.from_row(row, line=line)
+        if seed.norm in out.rows:
+            out.skipped.append((line, f"duplicate of line {out.rows[seed.norm].line}"))
             out.skipped_total += 1
             continue
-        out.rows[norm] = ParsedSeed(line, keyword, norm, volume, difficulty, Decimal(cpc) if cpc else None, intent,
-                                    json.loads(attributes))
+        out.rows[seed.norm] = seed
     out.skipped.sort()
     return out

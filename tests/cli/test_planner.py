@@ -3,31 +3,23 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Keywords
-from db.session import make_engine
 from tests.cli.test_cli import ok, refused
 from tests.fakes import keyword_files as kf
 
 
 @pytest.fixture
-def db(fresh_database, tmp_path):
-    """A new database with account acme, site blog, sector wordpress; the environment of a CLI run."""
-    url = fresh_database()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IGNY8_") and k != "DATABASE_URL"}
-    env.update(DATABASE_URL=url, IGNY8_SECRET_KEY="cli-test-secret", IGNY8_DATA_DIR=str(tmp_path / "data"))
-    engine = make_engine(url)
-    handle = (url, env, engine)
-    ok(handle, "create-account", "--name", "Acme", "--plan", "agency")
-    ok(handle, "create-site", "--account", "acme", "--name", "Blog")
-    ok(handle, "create-sector", "--account", "acme", "--site", "blog", "--name", "WordPress")
-    yield handle
-    engine.dispose()
+def db(db):
+    """The CLI's new database (tests/cli/conftest.py) with account acme, site blog, sector wordpress."""
+    ok(db, "create-account", "--name", "Acme", "--plan", "agency")
+    ok(db, "create-site", "--account", "acme", "--name", "Blog")
+    ok(db, "create-sector", "--account", "acme", "--site", "blog", "--name", "WordPress")
+    return db
 
 
 WHERE = ("--account", "acme", "--site", "blog", "--sector", "wordpress")

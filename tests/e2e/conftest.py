@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from dev import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 OWNER_EMAIL, OWNER_PASSWORD = "e2e-owner@example.com", "e2e-password-123"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -58,11 +60,7 @@ def dashboard(backend, fresh_database, tmp_path_factory):
         _wait_http(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.seek(0)
         output = log.read()
         log.close()

@@ -21,22 +21,19 @@ LONERS = ["how to knit a scarf", "xylophone lessons"]
 
 @pytest.fixture
 def w(session):
-    acct = f.account(session)
-    actor = f.owner_actor(session, acct)
-    site = f.site(session, acct)
-    sector = f.sector(session, site)
-    ids = {t: keyword_edits.create_keyword(session, actor, site_id=site.id, sector_id=sector.id, keyword=t,
-                                     volume=1000 - 10 * i).id for i, t in enumerate(SHOES + GRINDERS + LONERS)}
-    opened = []
+    w = f.workspace(session)
+    w.ids = {t: keyword_edits.create_keyword(session, w.actor, site_id=w.site.id, sector_id=w.sector.id, keyword=t,
+                                             volume=1000 - 10 * i).id for i, t in enumerate(SHOES + GRINDERS + LONERS)}
+    w.opened = []
 
     @contextmanager
     def tx():  # the preview's "short read transaction": a savepoint of the test's session
-        opened.append(1)
+        w.opened.append(1)
         with session.begin_nested():
             yield session
 
-    return type("W", (), {"s": session, "actor": actor, "site": site, "sector": sector, "ids": ids, "tx": tx,
-                          "opened": opened})
+    w.tx = tx
+    return w
 
 
 def _preview(w, **kw):

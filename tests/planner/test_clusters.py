@@ -14,11 +14,7 @@ from tests import factories as f
 
 @pytest.fixture
 def w(session):
-    acct = f.account(session)
-    actor = f.owner_actor(session, acct)
-    site = f.site(session, acct)
-    sector = f.sector(session, site)
-    return type("W", (), {"s": session, "acct": acct, "actor": actor, "site": site, "sector": sector})
+    return f.workspace(session)
 
 
 def _kw(w, text: str, *, volume=None, difficulty=None, cluster_id=None) -> int:

@@ -14,14 +14,9 @@ from tests import factories as f
 
 @pytest.fixture
 def w(session):
-    acct = f.account(session)
-    owner = f.user(session, acct)
-    actor = f.actor(session, owner)
-    site = f.site(session, acct)
-    sector = f.sector(session, site)
-    cid = clusters.create(session, actor, site_id=site.id, sector_id=sector.id, name="Trail shoes").id
-    return type("W", (), {"s": session, "acct": acct, "actor": actor, "owner": owner, "site": site,
-                          "sector": sector, "cid": cid})
+    w = f.workspace(session)
+    w.cid = clusters.create(session, w.actor, site_id=w.site.id, sector_id=w.sector.id, name="Trail shoes").id
+    return w
 
 
 def _idea(w, title: str, *, cluster_id: int | None | str = "default", **kw):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -232,7 +233,9 @@ def test_plan_keyword_limit_refuses_the_whole_import(session, world):
     assert "allows 2 keywords" in str(err) and "Nothing was imported" in str(err)
 
 
-def test_import_file_commits_in_its_own_transaction(backend, fresh_database):
+@pytest.fixture
+def committed(fresh_database):
+    """A runtime on a new database with an account, a site, a sector and the account's owner, committed."""
     from core import runtime
     from core.config import load
     rt = runtime.start(load(), url=fresh_database())
@@ -242,47 +245,43 @@ def test_import_file_commits_in_its_own_transaction(backend, fresh_database):
             site = f.site(s, acct)
             sector = f.sector(s, site)
             owner = f.owner_actor(s, acct)
-        seen: list[ki.Progress] = []
-        done = ki.import_file(rt, owner, site_id=site.id, sector_id=sector.id, data=kf.AHREFS, name="a.csv",
-                              on_progress=seen.append)
-        assert done.imported == 3 and seen[-1].phase == "done"
-        rejected = ki.import_file(uow.of(rt.factory), owner, site_id=site.id, sector_id=sector.id, name="b.csv",
-                                  data=kf.csv_bytes(["Keyword", "Volume"], [["ok", "1"], ["bad", "lots"]]),
-                                  options=ki.ImportOptions(all_or_nothing=True))
-        assert rejected.rejected and "line 3" in rejected.rejected and rejected.imported == 0
-        with rt.transaction() as s:
-            assert set(s.scalars(select(Keywords.keyword_norm).where(Keywords.sector_id == sector.id))) == {
-                "wordpress hosting", "best wordpress themes", "wp engine login"}
+        yield SimpleNamespace(rt=rt, acct=acct, site=site, sector=sector, owner=owner)
     finally:
         rt.engine.dispose()
 
 
+def test_import_file_commits_in_its_own_transaction(backend, committed):
+    rt, owner, site_id, sector_id = committed.rt, committed.owner, committed.site.id, committed.sector.id
+    seen: list[ki.Progress] = []
+    done = ki.import_file(rt, owner, site_id=site_id, sector_id=sector_id, data=kf.AHREFS, name="a.csv",
+                          on_progress=seen.append)
+    assert done.imported == 3 and seen[-1].phase == "done"
+    rejected = ki.import_file(uow.of(rt.factory), owner, site_id=site_id, sector_id=sector_id, name="b.csv",
+                              data=kf.csv_bytes(["Keyword", "Volume"], [["ok", "1"], ["bad", "lots"]]),
+                              options=ki.ImportOptions(all_or_nothing=True))
+    assert rejected.rejected and "line 3" in rejected.rejected and rejected.imported == 0
+    with rt.transaction() as s:
+        assert set(s.scalars(select(Keywords.keyword_norm).where(Keywords.sector_id == sector_id))) == {
+            "wordpress hosting", "best wordpress themes", "wp engine login"}
+
+
 @pytest.mark.pg_only
-def test_a_keyword_added_meanwhile_rolls_back_the_direct_copy(backend, fresh_database):
+def test_a_keyword_added_meanwhile_rolls_back_the_direct_copy(backend, committed):
     """The first import into an empty sector COPYs straight into keywords; a keyword another session commits to
     the sector meanwhile makes the unique key refuse it, and nothing of the import remains."""
     from sqlalchemy import insert
 
-    from core import runtime
-    from core.config import load
-    rt = runtime.start(load(), url=fresh_database())
-    try:
-        with rt.transaction() as s:
-            acct = f.account(s)
-            site = f.site(s, acct)
-            sector = f.sector(s, site)
-            owner = f.owner_actor(s, acct)
-        data = kf.csv_bytes(["Keyword", "Volume"], [[f"keyword {i}", str(i)] for i in range(30_000)])
+    rt, owner, acct_id, site_id, sector_id = (committed.rt, committed.owner, committed.acct.id, committed.site.id,
+                                              committed.sector.id)
+    data = kf.csv_bytes(["Keyword", "Volume"], [[f"keyword {i}", str(i)] for i in range(30_000)])
 
-        def meanwhile(p: ki.Progress) -> None:
-            if p.phase == "reading" and p.rows == 10_000:
-                with rt.engine.begin() as other:
-                    other.execute(insert(Keywords).values(account_id=acct.id, site_id=site.id, sector_id=sector.id,
-                                                          keyword="keyword 20000", keyword_norm="keyword 20000"))
-        with pytest.raises(ki.ImportRejected, match="added to this sector by someone else"):
-            ki.import_file(rt, owner, site_id=site.id, sector_id=sector.id, data=data, on_progress=meanwhile)
-        with rt.transaction() as s:
-            assert list(s.scalars(select(Keywords.keyword).where(Keywords.sector_id == sector.id))) == [
-                "keyword 20000"]
-    finally:
-        rt.engine.dispose()
+    def meanwhile(p: ki.Progress) -> None:
+        if p.phase == "reading" and p.rows == 10_000:
+            with rt.engine.begin() as other:
+                other.execute(insert(Keywords).values(account_id=acct_id, site_id=site_id, sector_id=sector_id,
+                                                      keyword="keyword 20000", keyword_norm="keyword 20000"))
+    with pytest.raises(ki.ImportRejected, match="added to this sector by someone else"):
+        ki.import_file(rt, owner, site_id=site_id, sector_id=sector_id, data=data, on_progress=meanwhile)
+    with rt.transaction() as s:
+        assert list(s.scalars(select(Keywords.keyword).where(Keywords.sector_id == sector_id))) == [
+            "keyword 20000"]

@@ -75,8 +75,7 @@ class GenerateImages(Job):
         return max(len(self.planned), 1)
 
     def prepare(self, session: Session, actor: Actor) -> None:
-        content = tenancy.get(session, actor, Content, self.params.content_id, write=True)
-        tenancy.sector_for_write(session, actor, site_id=content.site_id, sector_id=content.sector_id)
+        content = tenancy.get_for_write(session, actor, Content, self.params.content_id)
         rows = session.scalars(tenancy.scoped(select(Images).where(
             Images.content_id == content.id, Images.status.in_([ImageStatus.pending, ImageStatus.failed])),
             Images, actor).order_by(Images.position, Images.id)).all()

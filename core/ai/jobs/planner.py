@@ -132,8 +132,7 @@ class GenerateIdeas(TextJob):
     params: IdeasInput
 
     def prepare(self, session: Session, actor: Actor) -> None:
-        cluster = tenancy.get(session, actor, Clusters, self.params.cluster_id, write=True)
-        tenancy.sector_for_write(session, actor, site_id=cluster.site_id, sector_id=cluster.sector_id)
+        cluster = tenancy.get_for_write(session, actor, Clusters, self.params.cluster_id)
         keywords = session.scalars(tenancy.scoped(select(Keywords.keyword).where(
             Keywords.cluster_id == cluster.id), Keywords, actor)
             .order_by(Keywords.volume.desc().nulls_last(), Keywords.id).limit(100)).all()

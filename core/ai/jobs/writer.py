@@ -38,8 +38,7 @@ class GenerateContent(TextJob):
     params: ContentInput
 
     def prepare(self, session: Session, actor: Actor) -> None:
-        task = tenancy.get(session, actor, Tasks, self.params.task_id, write=True)
-        tenancy.sector_for_write(session, actor, site_id=task.site_id, sector_id=task.sector_id)
+        task = tenancy.get_for_write(session, actor, Tasks, self.params.task_id)
         existing = _content_of_task(session, task.id)
         if existing is not None:
             raise Conflict(f"Task “{task.title}” has an article already (content #{existing}).")
@@ -112,8 +111,7 @@ class GenerateImagePrompts(TextJob):
     params: ImagePromptsInput
 
     def prepare(self, session: Session, actor: Actor) -> None:
-        content = tenancy.get(session, actor, Content, self.params.content_id, write=True)
-        tenancy.sector_for_write(session, actor, site_id=content.site_id, sector_id=content.sector_id)
+        content = tenancy.get_for_write(session, actor, Content, self.params.content_id)
         settings = self.prepare_model(session, actor)
         self.site_id, self.title, self.max_images = content.site_id, content.title, settings.max_images
         self.prompts.append(prompts.render(session, account_id=self.account_id, prompt_type="image_prompt_extraction",

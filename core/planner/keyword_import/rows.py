@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from decimal import Decimal
 from json.encoder import encode_basestring as _json_str  # the C function: a str as JSON text, quotes included
+from typing import Self
 
 from core.errors import ValidationFailed
 from core.planner import keyword_edits
@@ -25,6 +28,31 @@ _PLAIN_CPC = re.compile(r"\d{1,8}(?:\.\d{1,2})?")
 
 # (keyword, keyword_norm, volume, difficulty, cpc text, intent, attributes JSON text)
 Row = tuple[str, str, int | None, int | None, str | None, str | None, str]
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """A Row with its values decoded (CPC as a Decimal, the attributes as a dict), for callers that keep rows."""
+
+    keyword: str
+    norm: str
+    volume: int | None
+    difficulty: int | None
+    cpc: Decimal | None
+    intent: str | None
+    attributes: dict
+
+    @classmethod
+    def from_row(cls, row: Row, **extra: object) -> Self:
+        """The row decoded; `extra` fills a subclass's own fields."""
+        keyword, norm, volume, difficulty, cpc, intent, attributes = row
+        return cls(keyword, norm, volume, difficulty, None if cpc is None else Decimal(cpc), intent,
+                   json.loads(attributes), **extra)
+
+    def as_row(self) -> Row:
+        """The row as the writers take it."""
+        return (self.keyword, self.norm, self.volume, self.difficulty, None if self.cpc is None else str(self.cpc),
+                self.intent, json.dumps(self.attributes, ensure_ascii=False))
 
 
 class RowProblem(Exception):
