@@ -1,9 +1,9 @@
 """core.common.claim: leases on rows, on SQLite and PostgreSQL; threads and processes racing claim each row once."""
 from __future__ import annotations
 
-import multiprocessing
 import threading
 import time
+import types
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -21,9 +21,11 @@ from db.base import utcnow
 from db.enums import RunStatus
 from db.models import AutomationRun, Content, Site
 from tests import factories as f
+from tests import races
 
 LEASE = timedelta(minutes=5)
 ROWS, THREADS, PROCESSES, BATCH = 60, 8, 4, 3
+WORK_S = 0.05  # seconds of "work" per claimed batch
 T0 = utcnow()
 
 
@@ -198,6 +200,7 @@ def _drain(worker: Claimer, site_id: int, start: Any, claim_fn=None) -> tuple[li
     lost: list[int] = []
     while ids := claim_fn():
         mine += ids
+        time.sleep(WORK_S)  # the work a claim is for: the others claim meanwhile
         lost += [i for i in ids if not worker.record(id=i, values={"status": RunStatus.completed,
                                                                    "error_message": worker.owner})]
     return mine, lost
@@ -264,40 +267,22 @@ def test_the_race_check_catches_a_claim_without_lock_or_compare_and_set(rt):
     assert lost, "the fence let both claimants of a row record their result"
 
 
-def _process_worker(url: str, site_id: int, ready: Any, start: Any, results: Any) -> None:
-    """A worker process of its own: its engine, its owner id; drains the site's runs once `start` is set."""
+def _process_worker(url: str, site_id: int, go: Any) -> tuple[str, tuple[list[int], list[int]]]:
+    """A worker process of its own: its engine, its owner id; drains the site's runs once released."""
     rt = runtime.start(url=url, prepare=False)
     worker = Claimer(rt, AutomationRun, lease=LEASE)
     try:
         with rt() as s:
             s.execute(select(1))  # connect before the start: the race is in claiming, not in start-up
-        ready.put(worker.owner)
-        results.put((worker.owner, _drain(worker, site_id, start)))
-    except Exception as exc:  # noqa: BLE001 - sent to the test
-        results.put((worker.owner, repr(exc)))
+        return worker.owner, _drain(worker, site_id, types.SimpleNamespace(wait=go))
     finally:
         rt.engine.dispose()
 
 
 def test_processes_racing_claim_each_row_once(rt):
     site_id, ids = _runs(rt, ROWS)
-    ctx = multiprocessing.get_context("spawn")
-    ready, results, start = ctx.Queue(), ctx.Queue(), ctx.Event()
     url = rt.engine.url.render_as_string(hide_password=False)
-    procs = [ctx.Process(target=_process_worker, args=(url, site_id, ready, start, results))
-             for _ in range(PROCESSES)]
-    for p in procs:
-        p.start()
-    try:
-        for _ in procs:
-            ready.get(timeout=60)
-        start.set()
-        claimed = dict(results.get(timeout=60) for _ in procs)
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-    failed = {owner: got for owner, got in claimed.items() if isinstance(got, str)}
-    assert not failed
+    claimed = dict(races.run_together(_process_worker, [(url, site_id)] * PROCESSES))
     assert [i for _, lost in claimed.values() for i in lost] == []
     assert sum(1 for mine, _ in claimed.values() if mine) > 1, "one process took everything: no race happened"
     _check_once(rt, site_id, {owner: mine for owner, (mine, _) in claimed.items()}, ids)
