@@ -55,6 +55,8 @@ _FIND_KEY = select(_tx.c.id, _tx.c.amount, _tx.c.balance_after).where(
     _tx.c.account_id == bindparam("aid"), _tx.c.idempotency_key == bindparam("key"))
 _DEDUCT = (update(_acct).where(_acct.c.id == bindparam("aid"), _acct.c.credits >= bindparam("amt"))
            .values(credits=_acct.c.credits - bindparam("amt")).returning(_acct.c.credits))
+_ADD = (update(_acct).where(_acct.c.id == bindparam("aid"), _acct.c.credits + bindparam("amt") >= 0)
+        .values(credits=_acct.c.credits + bindparam("amt")).returning(_acct.c.credits))
 _BALANCE = select(_acct.c.credits).where(_acct.c.id == bindparam("aid"))
 _TX_INSERT = insert(_tx).returning(_tx.c.id)
 _LOG_INSERT = insert(_log).returning(_log.c.id)
@@ -68,7 +70,10 @@ class DuplicateCharge(Conflict):
 
 
 def _lock_account(session: Session, account_id: int) -> Account:
-    account = session.scalars(select(Account).where(Account.id == account_id).with_for_update()).one_or_none()
+    # populate_existing: an Account this session loaded before the lock (the CLI looks it up first) is refreshed
+    # from the locked row; the ORM would otherwise hand back its stale copy, balance included.
+    account = session.scalars(select(Account).where(Account.id == account_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
     if account is None:
         raise NotFound(f"Account #{account_id} was not found.")
     return account
@@ -96,10 +101,12 @@ def _amount(value: object) -> int:
 def _append(session: Session, account: Account, *, amount: int, kind: TransactionType, description: str,
             key: str | None, created_by: int | None, metadata: dict | None = None,
             now: datetime | None = None) -> CreditTransaction:
-    if account.credits + amount < 0:
+    # The balance changes in SQL (never read-modify-write in Python), refusing to go below zero.
+    after = session.connection().execute(_ADD, {"aid": account.id, "amt": amount}).scalar()
+    if after is None:
         raise InsufficientCredits(needed=-amount, balance=account.credits)
-    account.credits += amount
-    tx = CreditTransaction(account_id=account.id, transaction_type=kind, amount=amount, balance_after=account.credits,
+    _refresh_loaded_account(session, account.id, after)
+    tx = CreditTransaction(account_id=account.id, transaction_type=kind, amount=amount, balance_after=after,
                            description=description, idempotency_key=key, created_by_id=created_by,
                            metadata_=metadata or {}, created_at=now or utcnow())
     session.add(tx)
@@ -143,11 +150,13 @@ def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str
            usage: Usage | None = None, now: datetime | None = None) -> ChargeResult:
     """Deduct credits for work done in this same transaction; a repeated key charges nothing."""
     account_id = tenancy.require_account(actor)
+    tenancy.require_write(actor)
     amount = _amount(credits)
     if amount < 0:
         raise ValidationFailed("A charge cannot be negative.")
     if not idempotency_key:
         raise ValidationFailed("Every charge needs an idempotency key.")
+    _check_site(session, actor, usage)
     # The hot path of every AI call: statements built once, run on the session's connection without the ORM
     # layer, and the account row locked for as short a time as possible. A replay is recognised before the
     # lock; a concurrent replay is stopped by the unique key.
@@ -164,28 +173,45 @@ def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str
         raise InsufficientCredits(needed=amount, balance=bal)
     _refresh_loaded_account(session, account_id, after)
     now = now or utcnow()
-    try:
-        tx_id = conn.execute(_TX_INSERT, {
-            "account_id": account_id, "transaction_type": TransactionType.deduction, "amount": -amount,
-            "balance_after": after, "description": description[:1000], "reference_id": "",
-            "idempotency_key": idempotency_key, "created_by_id": actor.user_id, "metadata": {},
-            "created_at": now, "updated_at": now}).scalar_one()
-    except IntegrityError as exc:
-        raise DuplicateCharge(idempotency_key) from exc
+    tx_id = _insert_deduction(conn, actor, account_id=account_id, amount=amount, after=after,
+                              description=description, key=idempotency_key, now=now)
     log_id = None
     if usage is not None:
         log_id = _log_usage(conn, account_id, actor, usage, credits=amount, transaction_id=tx_id, now=now)
     return ChargeResult(tx_id, amount, after, log_id, replayed=False)
 
 
+def _insert_deduction(conn: Connection, actor: Actor, *, account_id: int, amount: int, after: int,
+                      description: str, key: str, now: datetime) -> int:
+    try:
+        return conn.execute(_TX_INSERT, {
+            "account_id": account_id, "transaction_type": TransactionType.deduction, "amount": -amount,
+            "balance_after": after, "description": description[:1000], "reference_id": "",
+            "idempotency_key": key, "created_by_id": actor.user_id, "metadata": {},
+            "created_at": now, "updated_at": now}).scalar_one()
+    except IntegrityError as exc:
+        # Only the (account, key) unique index means "charged already": another session committed this key
+        # between our look-up and our insert. Any other integrity error is a fault and is not disguised.
+        if "idempotency_key" not in str(exc.orig):
+            raise
+        raise DuplicateCharge(key) from exc
+
+
 def record_unbilled(session: Session, actor: Actor, *, usage: Usage, now: datetime | None = None) -> int:
     """A 0-credit usage row, without a ledger transaction, for provider work the account does not pay for (a
     failed run, answers thrown away); counted into the hourly rollup like a charge. Returns the row's id."""
     account_id = tenancy.require_account(actor)
-    if usage.site_id is not None:  # another account's site is not found (a deleted one of ours still counts)
-        tenancy.get(session, actor, Site, usage.site_id, include_deleted=True)
+    tenancy.require_write(actor)
+    _check_site(session, actor, usage)
     return _log_usage(session.connection(), account_id, actor, usage, credits=0, transaction_id=None,
                       now=now or utcnow())
+
+
+def _check_site(session: Session, actor: Actor, usage: Usage | None) -> None:
+    # A usage row's site must be one the actor may see: another account's (or an ungranted one) is not found, the
+    # same answer a read of it gets; a deleted site of ours still counts (the work was done for it).
+    if usage is not None and usage.site_id is not None:
+        tenancy.get(session, actor, Site, usage.site_id, include_deleted=True)
 
 
 def _log_usage(conn: Connection, account_id: int, actor: Actor, usage: Usage, *, credits: int,

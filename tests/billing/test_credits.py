@@ -1,4 +1,5 @@
 """The credit ledger: grants, charges, idempotency, never negative, balance == sum(ledger)."""
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -149,3 +150,45 @@ def test_unbilled_usage_is_kept_in_the_actors_account(session, owner):
         credits.record_unbilled(session, a, usage=credits.Usage(operation_type="clustering", site_id=elsewhere.id))
     with pytest.raises(ValidationFailed, match="Choose an account"):
         credits.record_unbilled(session, tenancy.operator_actor(), usage=credits.Usage(operation_type="clustering"))
+
+
+def _charge(session, actor, site_id=None):
+    return credits.charge(session, actor, credits=3, idempotency_key="who-may", description="c",
+                          usage=credits.Usage(operation_type="clustering", site_id=site_id))
+
+
+def _unbilled(session, actor, site_id=None):
+    return credits.record_unbilled(session, actor, usage=credits.Usage(operation_type="clustering", site_id=site_id))
+
+
+@pytest.mark.parametrize("write", [_charge, _unbilled], ids=["charge", "record_unbilled"])
+def test_a_viewer_may_not_charge_or_log_usage(session, owner, write):
+    acct, a = owner
+    credits.grant(session, _platform(a), amount=10, kind="purchase", reason="x")
+    site = f.site(session, acct)
+    viewer = f.actor(session, f.user(session, acct, role=Role.viewer))
+    f.refused(session, AccessDenied, lambda: write(session, viewer, site.id), match="Viewers can look")
+    f.refused(session, AccessDenied, lambda: write(session, viewer))
+    assert credits.balance(session, a) == 10 == credits.ledger_sum(session, account_id=acct.id)
+
+
+@pytest.mark.parametrize("write", [_charge, _unbilled], ids=["charge", "record_unbilled"])
+def test_usage_names_only_a_site_the_actor_may_see(session, owner, write):
+    acct, a = owner
+    credits.grant(session, _platform(a), amount=10, kind="purchase", reason="x")
+    mine, ungranted, elsewhere = f.site(session, acct), f.site(session, acct), f.site(session, f.account(session))
+    editor = replace(f.actor(session, f.user(session, acct, role=Role.editor)), site_ids=frozenset({mine.id}))
+    for actor, site in [(a, elsewhere), (editor, elsewhere), (editor, ungranted)]:
+        err = f.refused(session, NotFound, lambda actor=actor, site=site: write(session, actor, site.id))
+        assert str(err) == f"Site #{site.id} was not found."  # the answer a read of that site gets
+    assert credits.balance(session, a) == 10 == credits.ledger_sum(session, account_id=acct.id)
+    write(session, editor, mine.id)  # a granted site of the account is fine
+
+
+@pytest.mark.parametrize("actor_of", [tenancy.system_actor, tenancy.operator_actor], ids=["scheduler", "operator"])
+def test_the_scheduler_and_operators_still_charge_and_log(session, owner, actor_of):
+    acct, a = owner
+    credits.grant(session, _platform(a), amount=10, kind="purchase", reason="x")
+    site = f.site(session, acct)
+    assert _charge(session, actor_of(acct.id), site.id).balance_after == 7
+    assert session.get(CreditUsageLog, _unbilled(session, actor_of(acct.id), site.id)).site_id == site.id

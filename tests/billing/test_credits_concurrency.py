@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core import reference, tenancy
 from core.billing import credits
@@ -39,7 +40,9 @@ def _new_account(factory, start: int) -> tenancy.Actor:
     return actor
 
 
-def _hammer(factory, actor, charge_fn, *, repeat_keys: bool = False) -> list[BaseException]:
+def _hammer(factory, actor, charge_fn, *, repeat_keys: bool = False,
+            expected: tuple[type[Exception], ...] = ()) -> list[BaseException]:
+    """THREADS × PER_THREAD charges, each in its own transaction; every error but the `expected` refusals."""
     errors: list[BaseException] = []
 
     def worker(t: int) -> None:
@@ -48,11 +51,10 @@ def _hammer(factory, actor, charge_fn, *, repeat_keys: bool = False) -> list[Bas
             try:
                 with transaction(factory) as s:
                     charge_fn(s, actor, key)
-            except (credits.InsufficientCredits, credits.DuplicateCharge):
+            except expected:
                 pass  # refusals, not losses
-            except Exception as exc:  # noqa: BLE001 - any other failure is reported by the test
-                if "idempotency_key" not in str(exc):  # the mutation's own race on the unique key
-                    errors.append(exc)
+            except Exception as exc:  # noqa: BLE001 - a raw database error included: reported by the test
+                errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]
     for th in threads:
@@ -99,14 +101,29 @@ def test_concurrent_charges_lose_nothing(pg_factory):
 
 def test_balance_never_goes_negative_under_contention(pg_factory):
     actor = _new_account(pg_factory, 1000)  # half of the attempts must be refused
-    assert _hammer(pg_factory, actor, _real_charge) == []
+    assert _hammer(pg_factory, actor, _real_charge, expected=(credits.InsufficientCredits,)) == []
     check_invariants(pg_factory, actor.account_id, expected_charges=1000)
 
 
 def test_repeated_keys_charge_once_under_contention(pg_factory):
     actor = _new_account(pg_factory, 10_000)
-    assert _hammer(pg_factory, actor, _real_charge, repeat_keys=True) == []
+    # Two sessions racing one key: the loser is told DuplicateCharge (or sees a replay), never a raw IntegrityError.
+    assert _hammer(pg_factory, actor, _real_charge, repeat_keys=True, expected=(credits.DuplicateCharge,)) == []
     check_invariants(pg_factory, actor.account_id, expected_charges=PER_THREAD)
+
+
+def _unconverted_charge(s, actor, key):
+    """The mutation: a charge that lets the unique key's raw IntegrityError escape."""
+    try:
+        _real_charge(s, actor, key)
+    except credits.DuplicateCharge as exc:
+        raise exc.__cause__ from None
+
+
+def test_the_check_reports_a_raw_unique_key_error(pg_factory):
+    actor = _new_account(pg_factory, 10_000)
+    errors = _hammer(pg_factory, actor, _unconverted_charge, repeat_keys=True, expected=(credits.DuplicateCharge,))
+    assert errors and all(isinstance(e, IntegrityError) for e in errors), errors[:3]
 
 
 def test_the_check_catches_an_unlocked_read_then_write(pg_factory):
