@@ -5,11 +5,14 @@ import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.common.text import clean_email
 from core.config import settings
@@ -18,7 +21,8 @@ from db.base import utcnow
 from db.enums import AccountStatus, Role
 from db.models import Account, User
 
-_hasher = PasswordHasher()
+# The one hasher; a test may replace it with a subclass that counts its work (same parameters, real hashing).
+hasher = PasswordHasher()
 MIN_PASSWORD = 10
 BAD_CREDENTIALS = "Wrong e-mail or password."
 
@@ -26,13 +30,13 @@ BAD_CREDENTIALS = "Wrong e-mail or password."
 @functools.cache
 def _dummy_hash() -> str:
     # Made on first use, not at import: every CLI and scheduler start would otherwise pay for it.
-    return _hasher.hash("not-a-real-password")
+    return hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of a password that meets the policy."""
     check_password_policy(password)
-    return _hasher.hash(password)
+    return hasher.hash(password)
 
 
 def check_password_policy(password: str) -> None:
@@ -47,15 +51,27 @@ def check_password_policy(password: str) -> None:
 
 def _verify(stored: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored, password)
+        return hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class Outcome(StrEnum):
+    """Why a login ended so: for logs and tests; the person sees only the message."""
+
+    ok = "ok"
+    unknown = "unknown"
+    wrong = "wrong"
+    locked = "locked"
+    inactive = "inactive"
+    closed = "closed"
 
 
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
     message: str = ""
+    outcome: Outcome = Outcome.ok
 
     @property
     def ok(self) -> bool:
@@ -72,33 +88,70 @@ def lockout_seconds(failed: int) -> int:
 
 def login(session: Session, *, email: str, password: str, now: datetime | None = None) -> LoginResult:
     """Check credentials; failures are counted (the caller commits them) and lock the user for a growing delay."""
+    # Unknown e-mail, wrong password and a locked user read alike and cost one argon2 verification each.
     now = now or utcnow()
-    user = session.scalars(select(User).where(User.email == (email or "").strip().lower())).one_or_none()
+    password = password or ""
+    user = session.scalars(select(User).where(User.email == (email or "").strip().lower())
+                           .execution_options(populate_existing=True)).one_or_none()
     if user is None:
-        _verify(_dummy_hash(), password or "")  # same work as a real check: no user enumeration by timing
-        return LoginResult(None, BAD_CREDENTIALS)
+        _verify(_dummy_hash(), password)  # same work as a real check: no user enumeration by timing
+        return _refused(Outcome.unknown)
+    right = _verify(user.password_hash, password)  # also when locked: the same work on every path
     if user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        return LoginResult(None, f"Too many failed attempts. Try again in {wait} seconds.")
-    if not _verify(user.password_hash, password or ""):
-        user.failed_logins += 1
-        delay = lockout_seconds(user.failed_logins)
-        user.locked_until = now + timedelta(seconds=delay) if delay else None
-        session.flush()
-        if delay:
-            return LoginResult(None, f"{BAD_CREDENTIALS} Too many failed attempts: locked for {delay} seconds.")
-        return LoginResult(None, BAD_CREDENTIALS)
+        return _refused(Outcome.locked)  # even with the right password, and without a hint
+    if not right:
+        return _refused(_count_failure(session, user, now))
     if not user.is_active:
-        return LoginResult(None, "This user is deactivated. Ask an admin.")
+        return LoginResult(None, "This user is deactivated. Ask an admin.", Outcome.inactive)
     if user.role != Role.developer and not _account_open(session, user.account_id):
-        return LoginResult(None, "This account is suspended or cancelled. Contact support.")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    session.flush()
-    return LoginResult(user)
+        return LoginResult(None, "This account is suspended or cancelled. Contact support.", Outcome.closed)
+    if _set_unless_locked(session, user, now, failed_logins=0, locked_until=None, last_login_at=now) is None:
+        return _refused(Outcome.locked)  # a concurrent attempt locked the user after the check above
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+        session.flush()
+    return LoginResult(user, "", Outcome.ok)
+
+
+def _refused(outcome: Outcome) -> LoginResult:
+    """A refusal that reads the same whatever its reason (unknown e-mail, wrong password, locked)."""
+    return LoginResult(None, BAD_CREDENTIALS, outcome)
+
+
+def _count_failure(session: Session, user: User, now: datetime) -> Outcome:
+    """Count a failure in SQL and lock the user from the count the database returns."""
+    counted = _set_unless_locked(session, user, now, failed_logins=User.failed_logins + 1)
+    if counted is None:
+        return Outcome.locked  # another attempt locked the user meanwhile: this one is not counted
+    delay = lockout_seconds(counted["failed_logins"])
+    if delay:  # the row is ours until commit: no other attempt decides in between
+        _set_unless_locked(session, user, now, locked_until=now + timedelta(seconds=delay))
+    return Outcome.wrong
+
+
+def _set_unless_locked(session: Session, user: User, now: datetime, **values: Any) -> dict[str, Any] | None:
+    """UPDATE the user's row unless it is locked at `now`; the values it now holds, or None when locked."""
+    # The database decides under the row lock (a waiting UPDATE re-reads the row on PostgreSQL): one user's
+    # concurrent attempts are serialised here, not during the argon2 check, and other users never wait.
+    stmt = (update(User).where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+            .values(**values).returning(*(getattr(User, name) for name in values))
+            .execution_options(synchronize_session=False))  # evaluating `+ 1` in Python would use a stale value
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        return None
+    written = dict(zip(values, row, strict=True))
+    for name, value in written.items():
+        set_committed_value(user, name, value)
+    return written
+
+
+def bump_session_version(session: Session, user: User) -> int:
+    """End the user's open sessions: the version goes up in SQL, so concurrent bumps are never lost."""
+    version = session.execute(update(User).where(User.id == user.id)
+                              .values(session_version=User.session_version + 1).returning(User.session_version)
+                              .execution_options(synchronize_session=False)).scalar_one()
+    set_committed_value(user, "session_version", version)
+    return version
 
 
 def _account_open(session: Session, account_id: int | None) -> bool:
@@ -143,8 +196,8 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
     if not _verify(user.password_hash, current or ""):
         raise ValidationFailed("The current password is wrong.")
     user.password_hash = hash_password(new)
-    user.session_version += 1
     session.flush()
+    bump_session_version(session, user)
 
 
 def generate_password() -> str:

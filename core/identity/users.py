@@ -109,7 +109,7 @@ def update_user(session: Session, actor: Actor, *, user_id: int, role: str | Non
         if is_active and user.account_id is not None:
             accounts.check_user_limit(session, user.account_id)
         user.is_active = is_active
-        user.session_version += 1  # a deactivated user's open sessions end
+        auth.bump_session_version(session, user)  # a deactivated user's open sessions end
     if first_name is not None:
         user.first_name = first_name.strip()[:150]
     if last_name is not None:
@@ -124,7 +124,7 @@ def reset_password(session: Session, actor: Actor, *, user_id: int, new_password
     user = tenancy.get(session, actor, User, user_id, write=True)
     _may_manage(actor, user)
     user.password_hash = auth.hash_password(new_password)
-    user.session_version += 1
+    auth.bump_session_version(session, user)
     user.failed_logins = 0
     user.locked_until = None
     session.flush()

@@ -5,6 +5,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select, text
 
 from core import runtime
@@ -44,6 +45,66 @@ def test_unknown_email_and_wrong_password_look_the_same(session, member):
     assert unknown.message == wrong.message == auth.BAD_CREDENTIALS == "Wrong e-mail or password."
 
 
+class CountingHasher(PasswordHasher):
+    """The real argon2 hasher with the default parameters, counting its verifications."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002 - argon2's own name
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+def hasher(monkeypatch) -> CountingHasher:
+    counting = CountingHasher()
+    monkeypatch.setattr(auth, "hasher", counting)
+    return counting
+
+
+def _lock(session, u: User) -> None:
+    for i in range(3):
+        _login(session, u, f"bad-password-{i}")
+    assert u.locked_until == T0 + timedelta(seconds=30)
+
+
+def test_locked_unknown_and_wrong_password_read_alike(session, member):
+    acct, u = member
+    other = f.user(session, acct)
+    unknown = auth.login(session, email="nobody@example.com", password=f.PASSWORD, now=T0).message
+    wrong = _login(session, other, "wrong-password-1").message
+    failures = [_login(session, u, f"bad-password-{i}").message for i in range(3)]  # the third one locks
+    later = T0 + timedelta(seconds=10)
+    locked_wrong = _login(session, u, "bad-password-9", later)
+    locked_right = _login(session, u, f.PASSWORD, later)  # the right password tells a locked user nothing either
+    assert [unknown, wrong, *failures, locked_wrong.message, locked_right.message] == [auth.BAD_CREDENTIALS] * 7
+    assert not locked_right.ok and locked_right.outcome == auth.Outcome.locked  # the lockout still holds
+    assert u.failed_logins == 3 and u.locked_until == T0 + timedelta(seconds=30)
+
+
+def test_every_login_path_does_one_argon2_verification(session, member, hasher):
+    acct, u = member
+    locked = f.user(session, acct)
+    _lock(session, locked)
+    later = T0 + timedelta(seconds=10)
+    attempts = {
+        "unknown": lambda: auth.login(session, email="nobody@example.com", password=f.PASSWORD, now=later),
+        "wrong": lambda: _login(session, u, "wrong-password-1", later),
+        "locked, wrong": lambda: _login(session, locked, "bad-password-9", later),
+        "locked, right": lambda: _login(session, locked, f.PASSWORD, later),
+        "right": lambda: _login(session, u, f.PASSWORD, later),
+    }
+    verified = {}
+    for case, attempt in attempts.items():
+        hasher.verified = 0
+        outcome = attempt().outcome
+        verified[case] = (outcome.value, hasher.verified)
+    assert verified == {"unknown": ("unknown", 1), "wrong": ("wrong", 1), "locked, wrong": ("locked", 1),
+                        "locked, right": ("locked", 1), "right": ("ok", 1)}
+
+
 def test_password_is_stored_as_argon2id(session, member):
     _, u = member
     raw = session.execute(text('SELECT password_hash FROM "user" WHERE id = :i'), {"i": u.id}).scalar_one()
@@ -56,15 +117,19 @@ def test_lockout_grows_and_lifts(session, member):
     assert _login(session, u, "bad-password-1", T0).message == auth.BAD_CREDENTIALS
     assert _login(session, u, "bad-password-2", T0).message == auth.BAD_CREDENTIALS
     third = _login(session, u, "bad-password-3", T0)
-    assert "locked for 30 seconds" in third.message and u.locked_until == T0 + timedelta(seconds=30)
+    assert third.message == auth.BAD_CREDENTIALS and u.locked_until == T0 + timedelta(seconds=30)
     during = _login(session, u, f.PASSWORD, T0 + timedelta(seconds=10))
-    assert not during.ok and "Try again in 21 seconds" in during.message
+    assert not during.ok and during.outcome == auth.Outcome.locked
     assert u.failed_logins == 3  # attempts while locked are not counted
-    fourth = _login(session, u, "bad-password-4", T0 + timedelta(seconds=31))
-    assert "locked for 60 seconds" in fourth.message and u.failed_logins == 4
-    assert not _login(session, u, f.PASSWORD, T0 + timedelta(seconds=90)).ok
+    assert not _login(session, u, "bad-password-4", T0 + timedelta(seconds=31)).ok
+    assert u.locked_until == T0 + timedelta(seconds=91) and u.failed_logins == 4  # then 60 s
+    assert _login(session, u, f.PASSWORD, T0 + timedelta(seconds=90)).outcome == auth.Outcome.locked
     ok = _login(session, u, f.PASSWORD, T0 + timedelta(seconds=92))
     assert ok.ok and u.failed_logins == 0 and u.locked_until is None
+
+
+def test_lockout_doubles_from_30_seconds_up_to_15_minutes():
+    assert [auth.lockout_seconds(n) for n in range(1, 11)] == [0, 0, 30, 60, 120, 240, 480, 900, 900, 900]
 
 
 def test_success_resets_the_failure_counter(session, member):
@@ -85,7 +150,7 @@ def test_lockout_counter_is_persisted(session, member):
     row = session.execute(text('SELECT failed_logins FROM "user" WHERE id = :i'), {"i": u.id}).scalar_one()
     assert row == 3
     assert u.locked_until == T0 + timedelta(seconds=30)  # read back from the database as aware UTC
-    assert "Too many failed attempts" in _login(session, u, f.PASSWORD, T0 + timedelta(seconds=29)).message
+    assert _login(session, u, f.PASSWORD, T0 + timedelta(seconds=29)).outcome == auth.Outcome.locked
 
 
 def test_deactivated_user_cannot_log_in(session, member):
