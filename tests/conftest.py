@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from core import reference  # noqa: E402
+from core import reference, runtime  # noqa: E402
 from db import migrate  # noqa: E402
 from db.session import make_engine  # noqa: E402
 from tests import dbs  # noqa: E402
@@ -88,6 +88,16 @@ def fresh_database(backend, tmp_path_factory):
     if backend == "postgresql":
         for url in made:
             dbs.drop_pg_database(url)
+
+
+@pytest.fixture(scope="module")
+def pg_runtime(backend, fresh_database):
+    """A migrated PostgreSQL database of the module's own, for races whose workers commit (SQLite: skipped)."""
+    if backend != "postgresql":
+        pytest.skip("races of row locks across processes: PostgreSQL")
+    rt = runtime.start(url=fresh_database())
+    yield rt
+    rt.engine.dispose()
 
 
 @pytest.fixture(scope="session")

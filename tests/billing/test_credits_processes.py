@@ -24,14 +24,9 @@ START = CHARGERS * CHARGES  # enough for every charge even before any grant land
 ROLES = {**{f"c{n}": "charge" for n in range(CHARGERS)}, **{f"g{n}": "grant" for n in range(GRANTERS)}}
 
 
-@pytest.fixture(scope="module")
-def rt(backend, fresh_database) -> Runtime:
-    """A migrated PostgreSQL database of its own: the workers commit."""
-    if backend != "postgresql":
-        pytest.skip("row locks across processes: PostgreSQL")
-    rt = runtime.start(url=fresh_database())
-    yield rt
-    rt.engine.dispose()
+@pytest.fixture
+def rt(pg_runtime) -> Runtime:
+    return pg_runtime
 
 
 def _charges(rt: Runtime, actor: tenancy.Actor, name: str) -> None:

@@ -24,14 +24,9 @@ LOCKOUT_ENV = {"IGNY8_LOCKOUT_THRESHOLD": str(THRESHOLD), "IGNY8_LOCKOUT_BASE_SE
 pytestmark = pytest.mark.pg_only
 
 
-@pytest.fixture(scope="module")
-def rt(backend, fresh_database) -> Runtime:
-    """A migrated PostgreSQL database of its own: the racers commit."""
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL-only test")
-    rt = runtime.start(url=fresh_database())
-    yield rt
-    rt.engine.dispose()
+@pytest.fixture
+def rt(pg_runtime) -> Runtime:
+    return pg_runtime
 
 
 def _new_user(rt: Runtime) -> tuple[int, str]:
