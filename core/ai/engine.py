@@ -114,10 +114,10 @@ def run(uow: UnitOfWork, actor: Actor, *, function: str, job_key: str | None = N
         on_progress: Progress | None = None, **params: object) -> JobResult:
     """Run an AI function end to end (see the module docstring). `job_key` makes a retry of the same job
     idempotent (the scheduler passes its run and step); without it every call is a new job."""
-    transaction, report = uow, on_progress or _silent
+    report = on_progress or _silent
     job = functions.make(function, params)
     key = idempotency_key(job, job_key or uuid.uuid4().hex)
-    with transaction() as session:  # phase 1: inputs, estimate, balance check; committed before any HTTP call
+    with uow() as session:  # phase 1: inputs, estimate, balance check; committed before any HTTP call
         tenancy.require_write(actor)
         prior = _prior(session, actor, job, key)
         if prior is not None:
@@ -129,9 +129,9 @@ def run(uow: UnitOfWork, actor: Actor, *, function: str, job_key: str | None = N
     try:
         job.call(report)  # phase 2: outside any transaction; a failure here writes only its unbilled usage
     except Exception as exc:
-        _unbilled(transaction, actor, job, job_key, status="failed", reason=str(exc))
+        _unbilled(uow, actor, job, job_key, status="failed", reason=str(exc))
         raise
-    saved = _save(transaction, actor, job, key, job_key, ceiling)
+    saved = _save(uow, actor, job, key, job_key, ceiling)
     if isinstance(saved, JobResult):
         return saved
     outcome, charge = saved

@@ -191,7 +191,6 @@ def list_keywords(session: Session, actor: Actor, *, site_id: int, sector_id: in
     order = order_by(sort, direction)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"A page holds 1 to {MAX_LIMIT} keywords.")
-    paging.check_cursors(order, after, before)
     where = where_clause(actor, site_id=site_id, sector_id=sector_id, filters=filters)
     return paging.page(session, row_select(where), order, convert=to_row, limit=limit, after=after, before=before)
 
