@@ -6,7 +6,7 @@ back to directory discovery (see the note on url paths in app.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import ui_jobs
+import ui_session
 from core import config, tenancy
 from core import runtime as core_runtime
 from core.ai import prompts
@@ -24,9 +25,11 @@ from core.identity import accounts, auth, sites
 from core.identity.auth import SessionTicket
 from core.runtime import Runtime
 from core.tenancy import Actor
+from ui_text import md as md  # the one escaping helper of the pages: ui.md
 
 if TYPE_CHECKING:  # annotations only: the UI calls core and never touches the database itself
     from sqlalchemy.orm import Session
+    from streamlit.navigation.page import StreamlitPage
 
     from db.models import User
 
@@ -132,12 +135,40 @@ def _load(rt: Runtime, ticket: SessionTicket) -> tuple[Context, SessionTicket]:
 def _forget(notice: str | None = None) -> None:
     for key in (TICKET, *_SCOPE_KEYS):
         st.session_state.pop(key, None)
+    ui_session.spend()
     if notice:
         st.session_state[_AUTH_NOTICE] = notice
 
 
+def _session_ticket() -> SessionTicket | None:
+    """This session's ticket, else the one the login cookie carries (a reload, a new tab); None when logged out."""
+    held = st.session_state.get(TICKET)
+    if held is not None:
+        return held
+    try:
+        return ui_session.ticket_from_cookie()
+    except AuthenticationFailed as e:  # tampered, foreign or expired: the login form says so
+        _forget(str(e))
+        return None
+
+
+def _resumed(rt: Runtime) -> Context | None:
+    """The logged-in user's context (checked against the database on every run), the ticket refreshed in the
+    session; None when nobody is logged in or the session has ended (the reason is kept for the login form)."""
+    ticket = _session_ticket()
+    if ticket is None:
+        return None
+    try:
+        ctx, fresh = _load(rt, ticket)
+    except AuthenticationFailed as e:
+        _forget(str(e))
+        return None
+    st.session_state[TICKET] = fresh
+    return ctx
+
+
 def flash(message: str) -> None:
-    """A success message shown at the top of the next run (survives st.rerun)."""
+    """A success message shown at the top of the next run (survives st.rerun); plain text, names and all."""
     st.session_state[_FLASH] = message
 
 
@@ -147,66 +178,86 @@ def _show_flash() -> None:
     slot = st.container()
     message = st.session_state.pop(_FLASH, None)
     if message:
-        slot.success(message)
+        slot.success(md(message))
 
 
 # ---------------------------------------------------------------- the gate (app.py) and the pages' entry
 
 
-def gate() -> Context:
-    """For app.py: the logged-in user's context and the sidebar; otherwise the login form, and the run stops."""
+def gate(pages: Sequence[StreamlitPage]) -> Context:
+    """For app.py: the logged-in user's context; otherwise the login form under a hidden navigation of `pages`
+    (every page of the app), and the run stops."""
     rt = get_runtime()
-    ticket = st.session_state.get(TICKET)
-    if ticket is not None:
-        try:
-            ctx, fresh = _load(rt, ticket)
-        except AuthenticationFailed as e:
-            _forget(str(e))
-        else:
-            st.session_state[TICKET] = fresh
-            _sidebar(ctx)
-            return ctx
-    _login_form(rt)
+    ctx = _resumed(rt)
+    if ctx is not None:
+        return ctx
+    # Not run: it registers the pages (no list of page files beside the form: directory discovery ends) and keeps
+    # the page the address names as the run's page, so the login's rerun lands there. Before the form: widgets
+    # drawn after st.navigation get the same ids whether or not Streamlit still discovers pages/ in this run.
+    st.navigation(list(pages), position="hidden")
+    _login_form(rt)  # a login reruns from here
+    ui_session.clear()  # what the browser still holds was refused or logged out
     st.stop()
     raise AssertionError("unreachable")  # st.stop() raises
+
+
+def sidebar(ctx: Context) -> None:
+    """For app.py, after st.navigation (for the widget ids, see gate): who is logged in, the scope picker, the
+    logout button, and the login cookie kept in step with the session."""
+    _sidebar(ctx)
+    ui_session.write(st.session_state[TICKET])
 
 
 def current(title: str, *, admin: bool = False, developer: bool = False) -> Context:
     """For a page: the context of the logged-in user (checked again here, not trusted from app.py), after the
     page's title and the last action's message; stops the page for anyone not logged in or not allowed."""
-    ticket = st.session_state.get(TICKET)
-    if ticket is None:
-        st.warning("Please log in first.")
+    ctx = _resumed(get_runtime())
+    if ctx is None:
+        st.warning(md(st.session_state.get(_AUTH_NOTICE) or "Please log in first."))  # kept for the login form too
         st.markdown("[Go to the login](./)")
         st.stop()
-    try:
-        ctx, fresh = _load(get_runtime(), ticket)
-    except AuthenticationFailed as e:
-        _forget(str(e))
-        st.warning(str(e))
-        st.stop()
-    st.session_state[TICKET] = fresh
     try:
         if admin:
             tenancy.require_admin(ctx.actor)
         if developer:
             tenancy.require_developer(ctx.actor)
     except DomainError as e:
-        st.error(str(e))
+        st.error(md(e))
         st.stop()
     for key in st.session_state.pop(_EMPTY_NEXT, ()):
         st.session_state[key] = ""
-    st.title(title)
+    st.title(md(title))
     _show_flash()
     return ctx
 
 
-def picked_sector(scope: Scope, hint: str = "Pick a site and a sector in the sidebar first.") -> tuple[int, int]:
-    """The site and sector picked in the sidebar, as (site_id, sector_id); the page stops with `hint` without them."""
-    if scope.site_id is None or scope.sector_id is None:
-        st.info(hint)
+PICK_SECTOR = "Pick a site and a sector in the sidebar first."
+
+
+def missing_scope(ctx: Context, hint: str = PICK_SECTOR, *, sector: bool = True) -> str | None:
+    """Why no site (and, with `sector`, no sector) is picked, as the real next step for this user; None when they
+    are. `hint` is for when the sidebar offers a choice: it shows no picker while there is nothing to pick."""
+    scope, admin = ctx.scope, ctx.actor.is_admin
+    if scope.account_id is None:
+        return "There is no account yet. Create one under Admin → Accounts."
+    if not scope.sites:
+        return ("This account has no active site yet. Create one under Admin → Sites & sectors." if admin else
+                "No site is shared with you yet. Ask an owner or admin of your account for access to one.")
+    if sector and not scope.sectors:
+        return (f"Site “{scope.site_name}” has no active sector yet. "
+                + ("Add one under Admin → Sites & sectors." if admin
+                   else "Ask an owner or admin of your account to add one."))
+    return hint if scope.site_id is None or (sector and scope.sector_id is None) else None
+
+
+def picked_sector(ctx: Context, hint: str = PICK_SECTOR) -> tuple[int, int]:
+    """The site and sector picked in the sidebar, as (site_id, sector_id); without them the page stops with the
+    next step (`hint` when the sidebar offers them)."""
+    problem = missing_scope(ctx, hint)
+    if problem is not None:
+        st.info(md(problem))
         st.stop()
-    return scope.site_id, scope.sector_id
+    return ctx.scope.site_id, ctx.scope.sector_id
 
 
 def _login_form(rt: Runtime) -> None:
@@ -240,7 +291,8 @@ def _login_form(rt: Runtime) -> None:
 def _select_scope(label: str, key: str, options: Mapping[int, str], chosen: int | None, empty: str) -> None:
     if not options:
         st.session_state.pop(key, None)
-        st.sidebar.caption(empty)
+        if empty:
+            st.sidebar.caption(md(empty))
         return
     st.session_state[key] = chosen  # set before the widget exists: the normalised pick becomes its value
     st.sidebar.selectbox(label, options=list(options), format_func=options.__getitem__, key=key)
@@ -248,20 +300,25 @@ def _select_scope(label: str, key: str, options: Mapping[int, str], chosen: int 
 
 def _sidebar(ctx: Context) -> None:
     scope = ctx.scope
-    st.sidebar.markdown(f"**{ctx.name}**")
+    st.sidebar.markdown(f"**{md(ctx.name)}**")
     st.sidebar.text(f"{ctx.email} · {ctx.actor.role.value}")  # text, not markdown: no mailto link
     if ctx.platform.is_developer:
-        _select_scope("Account", SCOPE_ACCOUNT, scope.accounts, scope.account_id, "No accounts yet.")
+        _select_scope("Account", SCOPE_ACCOUNT, scope.accounts, scope.account_id, missing_scope(ctx) or "")
     _select_scope("Site", SCOPE_SITE, scope.sites, scope.site_id,
-                  "No active site." if scope.account_id is not None else "Pick an account first.")
+                  missing_scope(ctx) or "" if scope.account_id is not None else "")
     _select_scope("Sector", SCOPE_SECTOR, scope.sectors, scope.sector_id,
-                  "No active sector." if scope.site_id is not None else "")
+                  missing_scope(ctx) or "" if scope.site_id is not None else "")
     if st.sidebar.button("Log out", key="logout", icon=":material/logout:"):
         logout()
 
 
 def logout(message: str = "You are logged out.") -> None:
-    """End this browser session's login and go back to the login form."""
+    """End the login (its ticket and cookie are refused from now on, in every browser of the user: the session
+    version goes up) and go back to the login form, which clears the cookie."""
+    held = st.session_state.get(TICKET)
+    if held is not None:
+        with get_runtime().transaction() as s:
+            auth.end_session(s, held)
     _forget()
     flash(message)
     st.rerun()
@@ -278,17 +335,41 @@ def replace_ticket(new: SessionTicket) -> None:
 
 
 # ---------------------------------------------------------------- actions and display
+# The helpers below take plain text (names and all) and escape it; pages escape what they put into st.* themselves.
+
+VIEW_ONLY = "Viewers can look but not change anything. Ask an owner or admin of your account for editor access."
+
+
+def view_only(actor: Actor) -> str | None:
+    """Why this user's write buttons are disabled (their `help`, as on the settings screens); None when they may
+    write. Core refuses a viewer's write anyway."""
+    return None if actor.can_write else VIEW_ONLY
+
+
+def within(*fields: tuple[str, float | None, float | None, float | None]) -> bool:
+    """Numbers typed into a form, each (label, value, lowest, highest), inside their ranges; an error for each one
+    outside, and False: the caller then applies nothing. The inputs carry no min/max of their own, because the
+    browser then blocks the form's submit button without a word and the page keeps the previous values."""
+    ok = True
+    for label, value, low, high in fields:
+        if value is None or ((low is None or value >= low) and (high is None or value <= high)):
+            continue
+        ok = False
+        limits = (f"between {low:,} and {high:,}" if low is not None and high is not None
+                  else f"at least {low:,}" if low is not None else f"at most {high:,}")
+        st.error(md(f"{label} must be {limits} ({value:,} typed); nothing was applied."))
+    return ok
 
 
 def run_action(fn: Callable[[Session], T], *, success: str | None = None, clear: Iterable[str] = ()) -> T | None:
     """One unit of work in one transaction. A domain error rolls it back and shows its message (never a
-    traceback) and gives None; the form keeps what was typed. With `success`, the text inputs keyed in `clear`
-    are emptied, the page reruns so lists show the change, and the message shows on top."""
+    traceback) and gives None; the form keeps what was typed. With `success` (plain text), the text inputs keyed
+    in `clear` are emptied, the page reruns so lists show the change, and the message shows on top."""
     try:
         with get_runtime().transaction() as s:
             result = fn(s)
     except DomainError as e:
-        st.error(str(e))
+        st.error(md(e))
         return None
     if success is not None:  # after the commit: a rerun inside the transaction would roll it back
         # Emptied on the next run, before the widgets exist: only then does the browser take the new value.
@@ -317,7 +398,7 @@ def table(rows: Iterable[Mapping[str, Any]], *, empty: str, key: str | None = No
     frame = pd.DataFrame(list(rows))
     with st.container(key=key):
         if frame.empty:
-            st.info(empty)
+            st.info(md(empty))
         else:
             st.dataframe(frame, hide_index=True)
 
@@ -338,9 +419,9 @@ def strategy_picker(actor: Actor, *, prompt_type: str, sector_id: int, key: str)
 def pick(label: str, rows: Mapping[K, R], *, name: Callable[[R], str], empty: str, key: str) -> K | None:
     """A select of one of the rows (each shown by `name`), or the `empty` note and None when there are none."""
     if not rows:
-        st.info(empty)
+        st.info(md(empty))
         return None
-    return st.selectbox(label, list(rows), format_func=lambda k: name(rows[k]), key=key)
+    return st.selectbox(md(label), list(rows), format_func=lambda k: name(rows[k]), key=key)
 
 
 def index_of(options: list, value: object) -> int:
@@ -361,18 +442,19 @@ def pager(cursors: list, next_after: object, *, state_key: str, key: str) -> Non
 
 def estimate_then_run(*, state_key: str, inputs: object, estimate: Callable[[Session], Any], job_key: str,
                       kind: str, label: str, work: Callable[[ui_jobs.Report], Any], estimate_button: str,
-                      run_button: str, key: str, disabled: bool = False) -> None:
+                      run_button: str, key: str, disabled: bool = False, help: str | None = None) -> None:
     """An AI action: “Estimate” shows the most it can cost (held for these `inputs`), then “Run (up to N credits)”
-    starts `work` in the background (progress on the page); nothing runs unless the balance covers the estimate."""
-    if st.button(estimate_button, key=f"{key}_estimate", disabled=disabled):
+    starts `work` in the background (progress on the page); nothing runs unless the balance covers the estimate.
+    `disabled` with a `help` (why) greys the Estimate button out."""
+    if st.button(md(estimate_button), key=f"{key}_estimate", disabled=disabled, help=md(help) if help else None):
         est = run_action(estimate)
         st.session_state[state_key] = (inputs, est) if est is not None else None
     held = st.session_state.get(state_key)
     if disabled or held is None or held[0] != inputs:
         return
     est = held[1]
-    (st.info if est.affordable else st.error)(est.message)
-    if st.button(f"{run_button} (up to {est.credits:,} credits)", key=f"{key}_run",
+    (st.info if est.affordable else st.error)(md(est.message))
+    if st.button(f"{md(run_button)} (up to {est.credits:,} credits)", key=f"{key}_run",
                  disabled=not est.affordable or ui_jobs.get(job_key) is not None):
         if ui_jobs.start(job_key, kind=kind, label=label, work=work):
             st.session_state.pop(state_key, None)

@@ -22,6 +22,7 @@ from typing import Any
 import streamlit as st
 
 from core.errors import DomainError
+from ui_text import md
 
 log = logging.getLogger("igny8.jobs")
 Report = Callable[[str, float], None]  # (message, fraction done)
@@ -66,10 +67,11 @@ def _run(job: Job, work: Callable[[Report], Any]) -> None:
 
 
 def start(key: str, *, kind: str, label: str, work: Callable[[Report], Any], **params: Any) -> Job | None:
-    """Start `work(report)` in a thread unless a job of this key is still running (then a warning, None)."""
+    """Start `work(report)` in a thread unless a job of this key is still running (then a warning, None); `label`
+    is plain text (a file name in it shows as written)."""
     current: Job | None = st.session_state.get(key)
     if current is not None and not current.finished:
-        st.warning(f"“{current.label}” is still running; wait for it to finish.")
+        st.warning(f"“{md(current.label)}” is still running; wait for it to finish.")
         return None
     job = Job(kind, label, params)
     job.thread = threading.Thread(target=_run, args=(job, work), name=f"igny8-{kind}", daemon=True)
@@ -100,13 +102,16 @@ def _poll(key: str) -> None:
     if job.finished:
         st.rerun()  # the whole page: it shows the result
     elapsed = time.monotonic() - job.started
-    st.progress(job.fraction, text=f"{job.label} — {job.message} ({elapsed:.0f} s)")
+    st.progress(job.fraction, text=f"{md(job.label)} — {md(job.message)} ({elapsed:.0f} s)")
 
 
 def progress(key: str) -> bool:
-    """Show the running job's progress (refreshed every second); True while one runs."""
+    """Show the running job's progress (refreshed every second); True while one runs. The bar has a slot of its
+    own, drawn with or without a job, so that the elements below keep their places when it comes and goes: the
+    browser would draw them anew otherwise, and an open tab would fall back to the first one."""
     job: Job | None = st.session_state.get(key)
-    if job is None or job.finished:
-        return False
-    _poll(key)
+    with st.container():
+        if job is None or job.finished:
+            return False
+        _poll(key)
     return True

@@ -7,7 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 BENCHES = {"credits": "bench.credits_bench", "cluster": "bench.cluster_bench", "usage": "bench.usage_bench",
-           "keywords": "bench.keywords_bench", "import": "bench.import_bench"}
+           "keywords": "bench.keywords_bench", "import": "bench.import_bench", "page": "bench.page_bench"}
+BENCHES["overlap"] = "bench.overlap_bench"
+BENCHES["writer"] = "bench.writer_bench"
+BENCHES["content"] = "bench.content_bench"
 
 
 def main(argv: list[str]) -> int:

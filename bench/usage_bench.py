@@ -30,8 +30,8 @@ from bench import usage_fill  # noqa: E402
 from bench.credits_bench import DEFAULT, drop_db, scratch_db  # noqa: E402
 from core import config, tenancy  # noqa: E402
 from core import runtime as core_runtime  # noqa: E402
-from core.billing import usage, usage_rollup
-from core.identity import auth
+from core.billing import usage, usage_rollup  # noqa: E402
+from core.identity import auth  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 
 OWNER, PASSWORD = "owner@bench.example", "bench-owner-pass-1"
@@ -122,7 +122,7 @@ def render_times(rt: Runtime, repeat: int) -> list[tuple[str, float, float]]:
     at.run()  # warm-up: the app's runtime (engine, migration check) is built once per process
     logger.set_log_level("error")  # after a run (which sets it up): st.cache_data.clear() in bare mode warns
     assert not at.exception, at.exception
-    assert len(at.get("plotly_chart")) >= 5, "the page drew no charts"
+    assert len(at.get("plotly_chart")) >= 3, "the page drew no charts"
     today = datetime.now(UTC).date()
 
     def cold(days: int) -> Callable[[], object]:

@@ -33,7 +33,7 @@ class InsufficientCredits(DomainError):
     """The account's balance is too low for the operation."""
 
     def __init__(self, needed: int, balance: int):
-        super().__init__(f"This needs {needed} credits but the account has {balance}. The platform team tops up "
-                         "accounts on the Credits screen.")
+        super().__init__(f"This needs {needed} credits but the account has {balance}. Ask the platform team (the "
+                         "team running this dashboard) to top up the account.")
         self.needed = needed
         self.balance = balance

@@ -125,6 +125,10 @@ def scoped(stmt: Select, model: type[M], actor: Actor, *, include_deleted: bool 
             stmt = stmt.where(Site.id.in_(actor.site_ids))
         elif "site_id" in model.__table__.c:
             stmt = stmt.where(model.__table__.c.site_id.in_(actor.site_ids))
+        elif "sector_id" in model.__table__.c:  # tied to a sector, optionally (a strategy): its site must be granted
+            sector_id = model.__table__.c.sector_id
+            stmt = stmt.where(or_(sector_id.is_(None),
+                                  sector_id.in_(select(Sector.id).where(Sector.site_id.in_(actor.site_ids)))))
     if not include_deleted and "deleted_at" in model.__table__.c:
         stmt = stmt.where(model.__table__.c.deleted_at.is_(None))
     return stmt
@@ -192,9 +196,7 @@ def site_for_write(session: Session, actor: Actor, site_id: int) -> Site:
 def sector_for_write(session: Session, actor: Actor, *, site_id: int, sector_id: int) -> Sector:
     """The sector a write goes to: it must belong to the site, which must be the actor's to change."""
     site = site_for_write(session, actor, site_id)
-    sector = session.get(Sector, sector_id)
-    if sector is None or sector.account_id != site.account_id:
-        raise NotFound(f"Sector #{sector_id} was not found.")
+    sector = get(session, actor, Sector, sector_id)  # NotFound, like a read, outside the actor's granted sites
     if sector.site_id != site.id:
         raise ValidationFailed(f"Sector “{sector.name}” does not belong to site “{site.name}”.")
     return sector

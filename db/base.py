@@ -89,11 +89,12 @@ class SoftDelete:
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
-def enum_type(enum_cls: type) -> Enum:
-    """A StrEnum stored as VARCHAR with a CHECK constraint (same on SQLite and PostgreSQL)."""
+def enum_type(enum_cls: type, name: str | None = None) -> Enum:
+    """A StrEnum stored as VARCHAR with a CHECK constraint (same on SQLite and PostgreSQL); `name` names the
+    constraint where one table has two columns of the same enum."""
     return Enum(
         enum_cls,
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
         native_enum=False,
         create_constraint=True,
         length=32,

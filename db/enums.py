@@ -105,6 +105,24 @@ class ImageStatus(StrEnum):
     failed = "failed"
 
 
+class RevisionKind(StrEnum):
+    """How a revision of an article came to be."""
+
+    generated = "generated"
+    edit = "edit"
+    restore = "restore"
+
+
+class ItemStatus(StrEnum):
+    """One item of a batch run (a writer batch's task)."""
+
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    skipped = "skipped"
+
+
 class TaxonomyType(StrEnum):
     category = "category"
     tag = "tag"

@@ -60,7 +60,7 @@ def _config(text: str, no_key: bool) -> dict | None:
     try:
         config = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as e:
-        st.error(f"The config is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno}).")
+        st.error(ui.md(f"The config is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})."))
         return None
     if isinstance(config, dict):
         config = {k: v for k, v in config.items() if k != "allow_no_key"} | ({"allow_no_key": True} if no_key else {})
@@ -76,18 +76,18 @@ def _test_model(pid: str) -> str | None:
 
 def _test_connection(pid: str) -> None:
     # The engine opens its own short transaction for the key and calls the provider outside it.
-    with st.spinner(f"Calling {provider_by_id[pid].display_name} …"):
+    with st.spinner(f"Calling {ui.md(provider_by_id[pid].display_name)} …"):
         try:
             check = engine.check_provider(ui.get_runtime(), actor, provider_id=pid, model=_test_model(pid))
         except DomainError as e:
-            st.error(str(e))
+            st.error(ui.md(e))
             return
-    if check.ok:
-        st.success(check.message)
+    if check.ok:  # the message and the model names come from the provider's server
+        st.success(ui.md(check.message))
         if check.models:
-            st.caption("Models: " + ", ".join(check.models[:50]) + (" …" if len(check.models) > 50 else ""))
+            st.caption("Models: " + ui.md(", ".join(check.models[:50])) + (" …" if len(check.models) > 50 else ""))
     else:
-        st.error(check.message)
+        st.error(ui.md(check.message))
 
 
 def providers_tab() -> None:
@@ -103,7 +103,7 @@ def providers_tab() -> None:
                        format_func=lambda i: f"{provider_by_id[i].display_name} ({i})")
     p = provider_by_id[pid]
     with st.form(f"provider_edit_{pid}"):
-        st.markdown(f"**{p.display_name}** · stored key: {p.api_key_masked or 'none'}")
+        st.markdown(f"**{ui.md(p.display_name)}** · stored key: {ui.md(p.api_key_masked or 'none')}")
         key = st.text_input("API key", type="password", key=f"provider_key_{pid}",
                             help="Stored encrypted and shown masked. Leave empty to keep the stored one.")
         secret = st.text_input("API secret", type="password", key=f"provider_secret_{pid}",
@@ -145,14 +145,14 @@ def _model_fields(prefix: str, m=None) -> dict:
                                                key=f"{prefix}_cout"),
         "cost_per_image": left.text_input("USD per image", value=_price(m and m.cost_per_image), key=f"{prefix}_cimg"),
         "tokens_per_credit": right.number_input("Tokens per credit (text)", value=m and m.tokens_per_credit,
-                                                step=1, min_value=0, key=f"{prefix}_tpc"),
+                                                step=1, key=f"{prefix}_tpc"),
         "credits_per_image": left.number_input("Credits per image (image)", value=m and m.credits_per_image,
-                                               step=1, min_value=0, key=f"{prefix}_cpi"),
+                                               step=1, key=f"{prefix}_cpi"),
         "quality_tier": right.selectbox("Quality tier (image)", TIERS, format_func=_tier_name, key=f"{prefix}_tier",
                                         index=ui.index_of(TIERS, str(m.quality_tier or "") if m else "")),
-        "max_tokens": left.number_input("Max tokens", value=m and m.max_tokens, step=1, min_value=0,
+        "max_tokens": left.number_input("Max tokens", value=m and m.max_tokens, step=1,
                                         key=f"{prefix}_max"),
-        "context_window": right.number_input("Context window", value=m and m.context_window, step=1, min_value=0,
+        "context_window": right.number_input("Context window", value=m and m.context_window, step=1,
                                              key=f"{prefix}_ctx"),
         "capabilities": st.text_area("Capabilities (JSON)", value=_capabilities(m), key=f"{prefix}_caps",
                                      help=ai_models.CAPABILITIES_HELP + CAPABILITIES_NEW_HELP * (m is None)),
@@ -192,7 +192,7 @@ def models_tab() -> None:
                        + (" · default" if model_by_id[i].is_default else ""))
     m = model_by_id[mid]
     with st.form(f"model_edit_{mid}"):
-        st.markdown(f"**{m.model_name}** · {m.model_type} · provider {m.provider}")
+        st.markdown(f"**{ui.md(m.model_name)}** · {ui.md(m.model_type)} · provider {ui.md(m.provider)}")
         e_display = st.text_input("Display name", value=m.display_name, key=f"model_edit_{mid}_display")
         e_active = st.checkbox("Active", value=m.is_active, key=f"model_edit_{mid}_active")
         e_fields = _model_fields(f"model_edit_{mid}", m)
@@ -200,7 +200,7 @@ def models_tab() -> None:
             ui.run_action(lambda s: ai_models.update_model(s, actor, model_id=mid, display_name=e_display,
                                                            is_active=e_active, **e_fields),
                           success=f"Model “{m.model_name}” saved.")
-    if st.button(f"Make the default {m.model_type} model", key=f"model_default_{mid}", disabled=m.is_default,
+    if st.button(f"Make the default {ui.md(m.model_type)} model", key=f"model_default_{mid}", disabled=m.is_default,
                  help="Exactly one default per type: the previous default stops being it."):
         ui.run_action(lambda s: ai_models.set_default(s, actor, model_id=mid),
                       success=f"“{m.model_name}” is now the default {m.model_type} model.")

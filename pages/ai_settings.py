@@ -15,7 +15,7 @@ FIELDS = {"temperature": "ai_temperature", "max_tokens": "ai_max_tokens", "image
 ctx = ui.current("Content Generation Settings")
 actor = ctx.actor
 if actor.account_id is None:
-    st.info("Pick an account in the sidebar first.")
+    st.info(ui.md(ui.missing_scope(ctx, sector=False)))  # a developer before any account exists
     st.stop()
 
 loaded = ui.run_action(lambda s: (ai_settings.get_effective(s, actor), ai_settings.quality_tiers(s)))
@@ -41,11 +41,12 @@ if effective.image_quality_tier not in tier_by_name:  # a tier no active model o
 
 
 def _tier_label(tier: str) -> str:
+    """A radio option (Markdown, like a label): the model names in it come from the database."""
     option = tier_by_name.get(tier)
     if option is None:
-        return f"{tier.capitalize()} (no active image model offers it)"
+        return f"{ui.md(tier.capitalize())} (no active image model offers it)"
     unit = "credit" if option.credits == 1 else "credits"
-    return f"{option.label} ({option.credits} {unit}/image) – {TIER_NOTES.get(tier, option.model_name)}"
+    return f"{ui.md(option.label)} ({option.credits:,} {unit}/image) – {ui.md(TIER_NOTES.get(tier, option.model_name))}"
 
 
 def _saved(done: object, message: str) -> None:
@@ -69,7 +70,9 @@ with st.form("ai_settings_form"):
         help=f"Response length limit: {ai_settings.MAX_TOKENS_RANGE[0]:,} to {ai_settings.MAX_TOKENS_RANGE[1]:,}.")
     st.subheader("Image Generation")
     if not tiers:
-        st.warning("No active image model offers a quality tier. An admin can add one under AI providers & models.")
+        st.warning("No active image model offers a quality tier. " + (
+            "Add one under Admin → AI providers & models." if actor.is_platform_admin else
+            "The platform team (the team running this dashboard) sets up image models: ask them to add one."))
     tier = st.radio("Image quality", tier_options, format_func=_tier_label, key=FIELDS["image_quality_tier"],
                     disabled=not may_change)
     style = st.selectbox("Image style", list(ai_settings.IMAGE_STYLES), key=FIELDS["image_style"],
@@ -82,7 +85,7 @@ with st.form("ai_settings_form"):
             s, actor, temperature=temperature, max_tokens=max_tokens, image_quality_tier=tier, image_style=style,
             max_images=max_images)), "AI settings saved.")
 
-st.caption(f"Image size {effective.image_size}, image quality {effective.image_quality} "
+st.caption(f"Image size {ui.md(effective.image_size)}, image quality {ui.md(effective.image_quality)} "
            "(system defaults).")
 if st.button("Reset to system defaults", key="ai_settings_reset", disabled=not may_change,
              help="Forget this account's own values: the system defaults apply again."):

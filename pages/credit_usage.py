@@ -1,23 +1,33 @@
-"""Managers: where the credits and dollars went — per day and operation, per site, model and user, the balance over
-time, the costliest work, the usage rows and a CSV export. Every number is added up in SQL by core.billing.usage."""
+"""Managers: where the credits and dollars went — per day and operation, per site, model or user, the balance over
+time, the costliest work, the usage rows and a CSV export. Every number is added up in SQL by core.billing.usage;
+days are counted in the time zone of the sites in view (UTC when their zones differ)."""
 from __future__ import annotations
 
 import io
+import math
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from html import escape
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core.billing import usage
+from core.billing import usage, usage_display
 from core.errors import DomainError
 from core.tenancy import Actor
 
 PAGE = 50
 ROWS = "usage_rows"  # session state: the usage rows loaded so far (plain dicts) and the filter they belong to
+MIXED = "Days in UTC: the sites lie in different time zones (pick sites of one zone to count their local days)"
+CREDITS_COLOUR, USD_COLOUR = "#2563eb", "#16a34a"
+# The charts carry their own light styling (the app's fixed light theme) and are drawn with theme=None: Streamlit's
+# chart theme costs each chart a second render in the browser. Types, sizes and colours as in .streamlit/config.toml.
+LOOK = {"template": "none", "font": {"family": "sans-serif", "color": "#1f2937", "size": 12},
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)", "hoverlabel": {"font": {"size": 12}},
+        "colorway": ["#2563eb", "#60a5fa", "#f97316", "#fdba74", "#16a34a", "#86efac", "#a855f7", "#e11d48"]}
+GRID = {"gridcolor": "#e5e7eb", "zerolinecolor": "#d1d5db", "automargin": True}
+BREAKDOWNS = {"site": "by_site", "model": "by_model", "user": "by_user"}
 
 ctx = ui.current("Credit usage", admin=True)
 scope = ctx.scope
@@ -25,19 +35,26 @@ if scope.account_id is None:
     st.info("Pick an account in the sidebar first.")
     st.stop()
 
-tz = scope.timezone  # days are counted in the picked site's time zone
-today = datetime.now(ZoneInfo(tz)).date()
 left, right = st.columns([1, 2])
-picked = left.date_input("Dates", value=(today - timedelta(days=29), today), key="usage_dates",
-                         format="YYYY-MM-DD")
 site_ids = right.multiselect("Sites", list(scope.sites), format_func=scope.sites.__getitem__, key="usage_sites",
                              placeholder="All sites")
+sites_key = tuple(sorted(site_ids))
+try:  # days are counted in the time zone of the sites in view (UTC when they differ)
+    with ctx.rt.transaction() as s:
+        shared_zone = usage_display.display_zone(s, ctx.actor, site_ids=list(sites_key))
+except DomainError as e:
+    st.error(ui.md(e))
+    st.stop()
+tz = shared_zone or "UTC"
+today = datetime.now(ZoneInfo(tz)).date()
+picked = left.date_input("Dates", value=(today - timedelta(days=29), today), key="usage_dates",
+                         format="YYYY-MM-DD")
 if not isinstance(picked, tuple | list) or len(picked) != 2:
     st.info("Pick the last day of the range too.")
     st.stop()
 start, end = picked
-sites_key = tuple(sorted(site_ids))
-st.caption(f"Days in {tz} · {'all sites' if not site_ids else ', '.join(scope.sites[i] for i in sites_key)}"
+shown_sites = "all sites" if not site_ids else ", ".join(scope.sites[i] for i in sites_key)
+st.caption(f"{f'Days in {ui.md(tz)}' if shared_zone else MIXED} · {ui.md(shown_sites)}"
            " · the balance is the whole account's")
 
 
@@ -52,7 +69,7 @@ def _report(actor: Actor, account_id: int, site_ids: tuple[int, ...], start: dat
 try:
     rep = _report(ctx.actor, scope.account_id, sites_key, start, end, tz)
 except DomainError as e:
-    st.error(str(e))
+    st.error(ui.md(e))
     st.stop()
 
 t = rep.totals
@@ -62,40 +79,97 @@ for col, (label, value) in zip(st.columns(4), (
     col.metric(label, value)
 
 
-def _credits_and_usd(groups: list[usage.Group], title: str) -> go.Figure:
-    """Credits (left axis) and USD (right axis) side by side per bar label."""
-    labels = [g.label for g in groups]
-    fig = go.Figure([
-        go.Bar(name="Credits", x=labels, y=[g.credits for g in groups], offsetgroup=0),
-        go.Bar(name="USD", x=labels, y=[float(g.cost_usd) for g in groups], yaxis="y2", offsetgroup=1),
-    ])
-    fig.update_layout(title=title, barmode="group", yaxis={"title": "Credits"},
-                      yaxis2={"title": "USD", "overlaying": "y", "side": "right", "showgrid": False},
-                      legend={"orientation": "h", "y": -0.2}, margin={"t": 40})
-    return fig
+# The charts are plain plotly figure dicts (plotly express took longer than the SQL behind them), with round ticks.
+# Plotly reads <b>, <a href> … in labels and names: names from people go in as text (escaped).
+
+def _text(name: str) -> str:
+    return escape(name, quote=False)
+
+
+def _step(span: float, *, whole: bool) -> float:
+    """The smallest round tick step (1, 2, 2.5 or 5 × 10ⁿ; whole numbers: 1, 2 or 5 × 10ⁿ) that needs at most four
+    steps from 0 to span."""
+    raw = span / 4 if span > 0 else 1
+    base = 10 ** math.floor(math.log10(raw))
+    steps = (1, 2, 5, 10) if whole or base < 1e-6 else (1, 2, 2.5, 5, 10)
+    step = next(m * base for m in steps if m * base >= raw * (1 - 1e-9))
+    return max(1, round(step)) if whole else round(step, 12)
+
+
+def _credits_axis(top: float, **extra) -> dict:
+    return {"title": {"text": "Credits"}, "tickformat": ",d", "dtick": _step(top, whole=True), "tick0": 0,
+            "rangemode": "tozero", **GRID, **extra}
+
+
+def _usd_axis(top: float, **extra) -> dict:
+    """Dollars with cents, more places only when the step needs them: $0.00, $0.25, $0.50 … never 0.165."""
+    step = _step(top, whole=False)
+    places = max(2, -Decimal(repr(step)).normalize().as_tuple().exponent)
+    return {"title": {"text": "USD"}, "tickformat": f"$,.{places}f", "dtick": step, "tick0": 0,
+            "rangemode": "tozero", **GRID, **extra}
+
+
+def _layout(title: str, *, top: int = 50, **rest) -> dict:
+    return {**LOOK, "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+            "margin": {"t": top, "l": 8, "r": 8, "b": 8}, **rest}
+
+
+def _per_day_figure(days: list[usage.DayOperation]) -> dict:
+    """Stacked credits per day, one trace per operation by its display name; the legend above the plot."""
+    ops: dict[str, list[usage.DayOperation]] = {}
+    totals: dict[date, int] = {}
+    for d in sorted(days, key=lambda d: d.day):
+        ops.setdefault(d.operation, []).append(d)
+        totals[d.day] = totals.get(d.day, 0) + d.credits
+    data = [{"type": "bar", "name": _text(rows[0].label), "x": [r.day.isoformat() for r in rows],
+             "y": [r.credits for r in rows], "customdata": [float(r.cost_usd) for r in rows],
+             "hovertemplate": "%{x|%Y-%m-%d}: %{y:,} credits, %{customdata:$,.4f}"}
+            for rows in sorted(ops.values(), key=lambda rows: -sum(r.credits for r in rows))]
+    legend = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0, "traceorder": "normal"}
+    return {"data": data, "layout": _layout(
+        "Credits per day by operation", top=90, barmode="stack", legend=legend,
+        xaxis={"type": "date", "tickformat": "%b %d", **GRID}, yaxis=_credits_axis(max(totals.values(), default=0)))}
+
+
+def _breakdown_figure(groups: list[usage.Group], title: str) -> dict:
+    """Horizontal bars, credits beside dollars, one row per label (long names stay readable, nothing overlaps)."""
+    labels = [_text(g.label) for g in groups]
+    usd = [float(g.cost_usd) for g in groups]
+    data = [{"type": "bar", "orientation": "h", "name": "Credits", "y": labels, "x": [g.credits for g in groups],
+             "marker": {"color": CREDITS_COLOUR}, "hovertemplate": "%{y}: %{x:,} credits<extra></extra>"},
+            {"type": "bar", "orientation": "h", "name": "USD", "y": labels, "x": usd, "xaxis": "x2",
+             "marker": {"color": USD_COLOUR}, "hovertemplate": "%{y}: %{x:$,.4f}<extra></extra>"}]
+    return {"data": data, "layout": _layout(
+        title, showlegend=False, height=150 + 34 * len(groups),
+        yaxis={"automargin": True, "autorange": "reversed", "type": "category", "ticklabelstandoff": 6},
+        xaxis=_credits_axis(max((g.credits for g in groups), default=0), domain=[0, 0.44]),
+        xaxis2=_usd_axis(max(usd, default=0), domain=[0.56, 1], anchor="y"))}
+
+
+def _balance_figure(points: list[usage.BalancePoint]) -> dict:
+    values = [p.balance for p in points]
+    return {"data": [{"type": "scatter", "mode": "lines+markers", "line": {"shape": "hv"},
+                      "x": [p.day.isoformat() for p in points], "y": values,
+                      "hovertemplate": "%{x|%Y-%m-%d}: %{y:,} credits<extra></extra>"}],
+            "layout": _layout("Balance over time", showlegend=False,
+                              xaxis={"type": "date", "tickformat": "%b %d", **GRID},
+                              yaxis=_credits_axis(max(values, default=0)))}
 
 
 if t.calls == 0:
     st.info("No AI usage in this range.")
 else:
-    days = pd.DataFrame([{"Day": d.day, "Operation": d.operation, "Credits": d.credits, "USD": float(d.cost_usd)}
-                         for d in rep.per_day])
-    fig = px.bar(days, x="Day", y="Credits", color="Operation", hover_data=["USD"],
-                 title="Credits per day by operation")
-    fig.update_layout(barmode="stack", margin={"t": 40})
-    st.plotly_chart(fig, key="usage_per_day")
+    st.plotly_chart(_per_day_figure(rep.per_day), key="usage_per_day", theme=None)
     a, b = st.columns(2)
-    a.plotly_chart(_credits_and_usd(rep.by_site, "Credits and USD by site"), key="usage_by_site")
-    b.plotly_chart(_credits_and_usd(rep.by_model, "Credits and USD by model"), key="usage_by_model")
-    a, b = st.columns(2)
-    a.plotly_chart(_credits_and_usd(rep.by_user, "Credits and USD by user"), key="usage_by_user")
+    # One breakdown at a time: each plotly chart costs the browser more than the whole report costs the server.
+    by = a.segmented_control("Credits and USD by", list(BREAKDOWNS), default="site", key="usage_by") or "site"
+    a.plotly_chart(_breakdown_figure(getattr(rep, BREAKDOWNS[by]), f"Credits and USD by {by}"), key="usage_breakdown",
+                   theme=None)
     if rep.balance_over_time:
-        points = pd.DataFrame([{"Day": p.day, "Balance": p.balance} for p in rep.balance_over_time])
-        line = px.line(points, x="Day", y="Balance", line_shape="hv", markers=True, title="Balance over time")
-        b.plotly_chart(line.update_layout(margin={"t": 40}), key="usage_balance")
+        b.plotly_chart(_balance_figure(rep.balance_over_time), key="usage_balance", theme=None)
 
     st.subheader("Most expensive work")
-    ui.table(({"What": c.object_type, "Id": c.object_id, "Title": c.title, "Credits": c.credits,
+    ui.table(({"What": c.object_type.capitalize(), "Id": c.object_id, "Title": c.title, "Credits": c.credits,
                "USD": f"{c.cost_usd:.4f}", "Calls": c.calls} for c in rep.costliest),
              empty="No usage is linked to tasks, content or clusters in this range.", key="usage_costliest")
 
@@ -105,8 +179,8 @@ scope_key = (scope.account_id, sites_key, start.isoformat(), end.isoformat(), tz
 
 def _shape(rows: list[usage.UsageRow]) -> list[dict]:
     return [{"id": r.id, f"When ({tz})": ui.local_time(r.created_at, tz), "Site": r.site, "User": r.user,
-             "Operation": r.operation, "Model": r.model, "Tokens in": r.tokens_input, "Tokens out": r.tokens_output,
-             "Credits": r.credits, "USD": f"{r.cost_usd:.6f}",
+             "Operation": r.operation_label, "Model": r.model_label, "Tokens in": r.tokens_input,
+             "Tokens out": r.tokens_output, "Credits": r.credits, "USD": f"{r.cost_usd:.6f}",
              "For": f"{r.related_type} #{r.related_id}" if r.related_id is not None else ""} for r in rows]
 
 

@@ -15,7 +15,7 @@ ctx = ui.current("Credits", admin=True)
 actor = ctx.actor
 tz = ctx.scope.timezone
 if actor.account_id is None:
-    st.info("Pick an account in the sidebar first.")
+    st.info(ui.md(ui.missing_scope(ctx, sector=False)))  # a developer before any account exists
     st.stop()
 
 cursor: list[int] = st.session_state.get(CURSOR, [])
@@ -40,7 +40,7 @@ def _grant_form(targets: dict[int, str] | None) -> None:
     with st.expander("Add credits"), st.form("credits_grant"):
         if targets is None:
             target, name = None, ctx.scope.accounts[actor.account_id]
-            st.caption(f"To “{name}”, the account picked in the sidebar.")
+            st.caption(f"To “{ui.md(name)}”, the account picked in the sidebar.")
         else:
             picks = list(targets)
             target = st.selectbox("Account", picks, index=ui.index_of(picks, actor.account_id),
@@ -48,8 +48,8 @@ def _grant_form(targets: dict[int, str] | None) -> None:
                                   help="The account whose ledger gets the credits.")
             name = targets[target]
         kind = st.selectbox("Kind", list(KINDS), format_func=KINDS.__getitem__, key="grant_kind")
-        amount = st.number_input("Credits", value=0, step=100, min_value=-credits.MAX_AMOUNT,
-                                 max_value=credits.MAX_AMOUNT, key="grant_amount")
+        amount = st.number_input("Credits", value=0, step=100, key="grant_amount",  # no min/max: core says why
+                                 help=f"At most {credits.MAX_AMOUNT:,} either way.")
         reason = st.text_input("Reason", key="grant_reason", help="Goes into the ledger, e.g. the invoice number.")
         if st.form_submit_button("Add credits", key="grant_submit", type="primary"):
             ui.run_action(lambda s: _grant(s, target, int(amount), kind, reason), clear=("grant_reason",),

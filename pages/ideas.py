@@ -12,16 +12,18 @@ from db.enums import ContentStructure, ContentType, IdeaStatus
 
 ctx = ui.current("Ideas")
 actor, scope, rt = ctx.actor, ctx.scope, ctx.rt
-site_id, sector_id = ui.picked_sector(scope)
+site_id, sector_id = ui.picked_sector(ctx)
 JOB, EST = "ideas_job", "ideas_estimate"
 TYPES, STRUCTURES = [t.value for t in ContentType], [c.value for c in ContentStructure]
+ro = ui.view_only(actor)  # viewers: every write button disabled, with the reason as its help
 
-done = ui_jobs.take(JOB)
-if done is not None:
-    if done.error:
-        st.error(done.error)
-    else:
-        (st.warning if done.result.error else st.success)(done.result.message)
+with st.container():  # one slot, message or not, like the progress bar: the tabs below stay where they are
+    done = ui_jobs.take(JOB)
+    if done is not None:
+        if done.error:
+            st.error(ui.md(done.error))
+        else:
+            (st.warning if done.result.error else st.success)(ui.md(done.result.message))
 ui_jobs.progress(JOB)
 
 cluster_names = ui.run_action(lambda s: clusters.names(s, actor, sector_id=sector_id))
@@ -47,35 +49,42 @@ st.caption(f"{page.total:,} idea(s) — page {len(cursors)}.")
 ui.table(({"Title": r.title, "Cluster": r.cluster or "—", "Status": r.status, "Type": r.content_type,
            "Structure": r.content_structure, "Words": r.estimated_word_count, "Target keywords": r.target_keywords,
            "Created": ui.local_time(r.created_at, scope.timezone)} for r in page.rows),
-         empty="No ideas here yet.", key="ideas_table")
+         key="ideas_table", empty="No ideas match." if f_cluster is not None or f_status or f_search else
+         "No ideas here yet." + ("" if ro else " Write one under “New idea”, or let “Generate ideas (AI)” suggest "
+                                 "some for a cluster."))
 ui.pager(cursors, page.next_after, state_key="id_pages", key="id")
 
 rows = {r.id: r for r in page.rows}
 picked: list[int] = st.multiselect("Selected ideas", list(rows), format_func=lambda i: rows[i].title,
                                    key=f"id_picked_{zlib.crc32(repr(list(rows)).encode())}")
 q1, q2, q3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-if q1.button("Queue as writer tasks", key="id_queue", type="primary", disabled=not picked):
+if q1.button("Queue as writer tasks", key="id_queue", type="primary", disabled=bool(ro) or not picked,
+             help=ro or ("Select ideas above first." if not picked else None)):
     res = ui.run_action(lambda s: ideas.queue(s, actor, idea_ids=picked))
     if res is not None:
         ui.flash(res.message)
         st.rerun()
-sure = q2.checkbox("Yes, delete the selected ideas", key="id_delete_ok")
-if q3.button("Delete", key="id_delete", disabled=not (picked and sure)):
+sure = q2.checkbox("Yes, delete the selected ideas", key="id_delete_ok", disabled=bool(ro))
+if q3.button("Delete", key="id_delete", disabled=bool(ro) or not (picked and sure), help=ro):
     ui.run_action(lambda s: ideas.delete(s, actor, idea_ids=picked), success=f"Deleted {len(picked)} idea(s).")
 
 cluster_ids, cluster_label = ui.options_with_none(cluster_names, "— no cluster —")
-tab_new, tab_edit, tab_ai = st.tabs(["New idea", "Edit an idea", "Generate ideas (AI)"])
+# Number inputs carry no min/max: the browser would block the form's button without a word; core checks the range.
+WORDS_HELP = "0 to 100,000."
+tab_new, tab_edit, tab_ai = st.tabs(["New idea", "Edit an idea", "Generate ideas (AI)"], key="id_tab")
 
 with tab_new, st.form("id_create"):
-    n_cluster = st.selectbox("Cluster", cluster_ids, format_func=cluster_label, key="id_new_cluster")
-    n_title = st.text_input("Title", key="id_new_title")
-    n_desc = st.text_area("Description", key="id_new_desc")
+    n_cluster = st.selectbox("Cluster", cluster_ids, format_func=cluster_label, key="id_new_cluster",
+                             disabled=bool(ro))
+    n_title = st.text_input("Title", key="id_new_title", disabled=bool(ro))
+    n_desc = st.text_area("Description", key="id_new_desc", disabled=bool(ro))
     n1, n2, n3 = st.columns(3)
-    n_type = n1.selectbox("Content type", TYPES, key="id_new_type")
-    n_struct = n2.selectbox("Structure", STRUCTURES, key="id_new_structure")
-    n_words = n3.number_input("Estimated words", 0, 100_000, 1000, step=100, key="id_new_words")
-    n_kws = st.text_input("Target keywords (comma-separated)", key="id_new_keywords")
-    if st.form_submit_button("Create idea", key="id_create_submit", type="primary"):
+    n_type = n1.selectbox("Content type", TYPES, key="id_new_type", disabled=bool(ro))
+    n_struct = n2.selectbox("Structure", STRUCTURES, key="id_new_structure", disabled=bool(ro))
+    n_words = n3.number_input("Estimated words", value=1000, step=100, key="id_new_words", disabled=bool(ro),
+                              help=WORDS_HELP)
+    n_kws = st.text_input("Target keywords (comma-separated)", key="id_new_keywords", disabled=bool(ro))
+    if st.form_submit_button("Create idea", key="id_create_submit", type="primary", disabled=bool(ro), help=ro):
         ui.run_action(lambda s: ideas.create(s, actor, site_id=site_id, sector_id=sector_id, cluster_id=n_cluster,
                                              title=n_title, description=n_desc, content_type=n_type,
                                              content_structure=n_struct, target_keywords=n_kws,
@@ -91,18 +100,19 @@ with tab_edit:
         r = editable[e_id]
         with st.form(f"id_edit_{e_id}"):
             e_cluster = st.selectbox("Cluster", cluster_ids, index=ui.index_of(cluster_ids, r.cluster_id),
-                                     format_func=cluster_label, key=f"id_edit_cluster_{e_id}")
-            e_title = st.text_input("Title", value=r.title, key=f"id_edit_title_{e_id}")
-            e_desc = st.text_area("Description", value=r.description, key=f"id_edit_desc_{e_id}")
+                                     format_func=cluster_label, key=f"id_edit_cluster_{e_id}", disabled=bool(ro))
+            e_title = st.text_input("Title", value=r.title, key=f"id_edit_title_{e_id}", disabled=bool(ro))
+            e_desc = st.text_area("Description", value=r.description, key=f"id_edit_desc_{e_id}", disabled=bool(ro))
             e1, e2, e3 = st.columns(3)
-            e_type = e1.selectbox("Content type", TYPES, index=TYPES.index(r.content_type), key=f"id_edit_type_{e_id}")
+            e_type = e1.selectbox("Content type", TYPES, index=TYPES.index(r.content_type), key=f"id_edit_type_{e_id}",
+                                  disabled=bool(ro))
             e_struct = e2.selectbox("Structure", STRUCTURES, index=STRUCTURES.index(r.content_structure),
-                                    key=f"id_edit_structure_{e_id}")
-            e_words = e3.number_input("Estimated words", 0, 100_000, r.estimated_word_count, step=100,
-                                      key=f"id_edit_words_{e_id}")
+                                    key=f"id_edit_structure_{e_id}", disabled=bool(ro))
+            e_words = e3.number_input("Estimated words", value=r.estimated_word_count, step=100, help=WORDS_HELP,
+                                      key=f"id_edit_words_{e_id}", disabled=bool(ro))
             e_kws = st.text_input("Target keywords (comma-separated)", value=r.target_keywords,
-                                  key=f"id_edit_keywords_{e_id}")
-            if st.form_submit_button("Save idea", key=f"id_edit_submit_{e_id}"):
+                                  key=f"id_edit_keywords_{e_id}", disabled=bool(ro))
+            if st.form_submit_button("Save idea", key=f"id_edit_submit_{e_id}", disabled=bool(ro), help=ro):
                 ui.run_action(lambda s: ideas.update(s, actor, idea_id=e_id, title=e_title, description=e_desc,
                                                      content_type=e_type, content_structure=e_struct,
                                                      target_keywords=e_kws, estimated_word_count=int(e_words),
@@ -111,15 +121,16 @@ with tab_edit:
 
 with tab_ai:
     if not cluster_names:
-        st.info("Create clusters first: ideas are generated per cluster.")
+        st.info("Ideas are generated per cluster, and this sector has none yet: make them on the Clusters screen.")
     else:
         g_cluster = st.selectbox("Cluster", list(cluster_names), format_func=cluster_names.__getitem__,
                                  key="id_ai_cluster")
-        g_count = st.number_input("Ideas", 1, 20, 5, key="id_ai_count")
+        g_count = st.number_input("Ideas", value=5, step=1, key="id_ai_count", help="1 to 20.", disabled=bool(ro))
         g_strategy = ui.strategy_picker(actor, prompt_type="ideas", sector_id=sector_id, key="id_ai_strategy")
         g_args = {"cluster_ids": [g_cluster], "count": int(g_count), "strategy_id": g_strategy}  # bound now
         ui.estimate_then_run(
             state_key=EST, inputs=(g_cluster, int(g_count), g_strategy), key="id_ai", job_key=JOB, kind="ideas",
             label="Generating ideas", estimate_button="Estimate credits", run_button="Generate ideas",
             estimate=lambda s: planner_ai.estimate_ideas(s, actor, **g_args),
-            work=lambda report: planner_ai.generate_ideas(rt, actor, on_progress=report, **g_args))
+            work=lambda report: planner_ai.generate_ideas(rt, actor, on_progress=report, **g_args),
+            disabled=bool(ro) or not ui.within(("Ideas", g_count, 1, 20)), help=ro)

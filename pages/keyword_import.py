@@ -11,22 +11,22 @@ from core.planner.keyword_import import FIELD_LABELS, FIELDS, ImportOptions, Imp
 ctx = ui.current("Import keywords")
 actor, scope, rt = ctx.actor, ctx.scope, ctx.rt
 if not actor.can_write:
-    st.info("Viewers can look but not import. Ask an admin for editor access.")
+    st.info("Viewers can look but not import. Ask an owner or admin of your account for editor access.")
     st.stop()
-site_id, sector_id = ui.picked_sector(scope)
+site_id, sector_id = ui.picked_sector(ctx)
 JOB, REPORT = "kwimport_job", "kwimport_report"
 NONE = "—"
 
 
 def _show(report: ImportReport) -> None:
-    (st.error if report.rejected else st.success)(report.summary())
+    (st.error if report.rejected else st.success)(ui.md(report.summary()))
     c = st.columns(4)
     c[0].metric("Rows read", f"{report.rows:,}")
     c[1].metric("Imported", f"{report.imported:,}")
     c[2].metric("Updated", f"{report.updated:,}")
     c[3].metric("Skipped", f"{report.skipped:,}")
     for note in report.notes:
-        st.caption(note)
+        st.caption(ui.md(note))
     if report.skipped:
         ui.table(({"Reason": keyword_import.REASONS.get(code, code), "Rows": n}
                   for code, n in report.reasons.most_common()), empty="", key="kwimport_reasons")
@@ -41,7 +41,7 @@ def _show(report: ImportReport) -> None:
 done = ui_jobs.take(JOB)
 if done is not None:
     if done.error:
-        st.error(done.error)
+        st.error(ui.md(done.error))
     else:
         st.session_state[REPORT] = done.result
         st.cache_data.clear()  # cached counts of other pages include the new keywords
@@ -56,8 +56,8 @@ if report is not None:
     st.stop()
 
 # --- upload and preview ------------------------------------------------------------------------------------------
-st.caption(f"Into sector “{scope.sector_name}” of “{scope.site_name}”. Exports of Semrush, Ahrefs, Google Keyword "
-           "Planner and Moz are recognised by their column names; a plain list of keywords works too.")
+st.caption(f"Into sector “{ui.md(scope.sector_name)}” of “{ui.md(scope.site_name)}”. Exports of Semrush, Ahrefs, "
+           "Google Keyword Planner and Moz are recognised by their column names; a plain list of keywords works too.")
 uploaded = st.file_uploader("Keyword file (CSV, TSV or TXT)", type=["csv", "tsv", "txt"], key="kwimport_file")
 if uploaded is None:
     st.stop()
@@ -74,11 +74,11 @@ reading = ImportOptions(encoding=encoding, delimiter=delimiter, header_line=None
 try:
     detected = keyword_import.preview(uploaded, name=name, options=reading)
 except DomainError as e:
-    st.error(str(e))
+    st.error(ui.md(e))
     st.stop()
 
-st.caption(f"Looks like: {detected.source} · {detected.encoding} · delimiter {detected.delimiter_name} · "
-           + (f"header on line {detected.header_line}" if detected.header_line else "no header row"))
+st.caption(ui.md(f"Looks like: {detected.source} · {detected.encoding} · delimiter {detected.delimiter_name} · "
+                 + (f"header on line {detected.header_line}" if detected.header_line else "no header row")))
 st.markdown("**Columns** — which column holds each field (the other columns are kept with each keyword)")
 choices = [NONE, *detected.columns]
 mapping = {}
@@ -89,9 +89,9 @@ mapping = {f: c for f, c in mapping.items() if c != NONE}
 options = ImportOptions(encoding=encoding, delimiter=delimiter, header_line=reading.header_line, mapping=mapping)
 shown = detected if mapping == detected.mapping else keyword_import.preview(uploaded, name=name, options=options)
 for problem in shown.problems:
-    st.warning(problem)
+    st.warning(ui.md(problem))
 if shown.kept:
-    st.caption(f"Kept in each keyword's attributes: {', '.join(shown.kept)}.")
+    st.caption(f"Kept in each keyword's attributes: {ui.md(', '.join(shown.kept))}.")
 ui.table(({"Line": r["line"], "Keyword": r.get("keyword", ""), "Volume": r.get("volume"),
            "Difficulty": r.get("difficulty"), "CPC": r.get("cpc"), "Intent": r.get("intent"),
            "Skipped because": r.get("problem", "")} for r in shown.rows),

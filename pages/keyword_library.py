@@ -12,6 +12,7 @@ from core.planner import library
 
 ctx = ui.current("Keyword library")
 actor, scope = ctx.actor, ctx.scope
+ro = ui.view_only(actor)  # viewers browse; their Add buttons are disabled, with the reason as help
 
 
 def _load_pickers(s):
@@ -49,10 +50,11 @@ page = ui.run_action(lambda s: library.list_seeds(s, actor, industry_sector_id=i
                                                   include_inactive=show_disabled, after=cursors[-1]))
 if page is None:
     st.stop()
-st.caption(f"{page.total:,} library keyword(s) in “{isecs[isec_id]}” — page {len(cursors)}.")
+st.caption(f"{page.total:,} library keyword(s) in “{ui.md(isecs[isec_id])}” — page {len(cursors)}.")
 ui.table(({"Keyword": k.keyword, "Volume": k.volume, "Difficulty": k.difficulty,
            "CPC": float(k.cpc) if k.cpc is not None else None, "Intent": k.intent, "Active": k.is_active}
-          for k in page.rows), empty="No library keywords here.", key="library_table")
+          for k in page.rows), key="library_table", empty="No library keywords here." + (
+             " Add some under “Curate the library” below." if actor.is_platform_admin and not search else ""))
 ui.pager(cursors, page.next_after, state_key="lib_pages", key="lib")
 
 rows = {k.id: k for k in page.rows}
@@ -60,17 +62,20 @@ picked: list[int] = st.multiselect("Selected library keywords", list(rows), form
                                    key=f"lib_picked_{zlib.crc32(repr(list(rows)).encode())}")
 
 st.subheader("Add to my sector")
-if scope.sector_id is None:
-    st.info("Pick a site and a sector in the sidebar to add library keywords to it.")
+missing = ui.missing_scope(ctx, "Pick a site and a sector in the sidebar to add library keywords to it.")
+if missing is not None:
+    st.info(ui.md(missing))
 else:
-    st.caption(f"Adds to sector “{scope.sector_name}” of “{scope.site_name}”. Keywords already there are skipped; "
-               "the metrics are copied once and can then be changed per site on the Keywords screen.")
+    st.caption(f"Adds to sector “{ui.md(scope.sector_name)}” of “{ui.md(scope.site_name)}”. Keywords already there "
+               "are skipped; the metrics are copied once and can then be changed per site on the Keywords screen.")
     a1, a2, _ = st.columns([1, 1, 2])
     target = {"site_id": scope.site_id, "sector_id": scope.sector_id}
     add: dict | None = None
-    if a1.button("Add selected", key="lib_add_selected", type="primary", disabled=not picked):
+    if a1.button("Add selected", key="lib_add_selected", type="primary", disabled=bool(ro) or not picked,
+                 help=ro or ("Select library keywords above first." if not picked else None)):
         add = {"seed_ids": picked}
-    if a2.button(f"Add all {page.total:,} shown by the filter", key="lib_add_all", disabled=not page.total):
+    if a2.button(f"Add all {page.total:,} shown by the filter", key="lib_add_all", disabled=bool(ro) or not page.total,
+                 help=ro):
         add = {"search": search, "industry_sector_id": isec_id}
     if add is not None:
         res = ui.run_action(lambda s: library.add_to_sector(s, actor, **target, **add))
@@ -118,7 +123,7 @@ with t_toggle:
     st.caption("Disabled library keywords are hidden from users and never added to sectors.")
     b1, b2, _ = st.columns([1, 1, 3])
     for col, active, label in ((b1, False, "Disable selected"), (b2, True, "Enable selected")):
-        if col.button(label, key=f"lib_{'enable' if active else 'disable'}", disabled=not picked):
+        if col.button(ui.md(label), key=f"lib_{'enable' if active else 'disable'}", disabled=not picked):
             ui.run_action(lambda s, a=active: library.set_active(s, actor, seed_ids=picked, active=a),
                           success=f"{len(picked)} library keyword(s) {'enabled' if active else 'disabled'}.")
 
@@ -133,7 +138,7 @@ with t_import:
                                                               data=upload.getvalue(), name=upload.name,
                                                               update_existing=update_existing))
         if report is not None:
-            st.success(report.message)
+            st.success(ui.md(report.message))
             if report.skipped:
                 if report.skipped_total > len(report.skipped):
                     st.caption(f"The first {len(report.skipped):,} skipped rows:")

@@ -8,9 +8,9 @@ ctx = ui.current("My account")
 
 
 account_names = ui.run_action(lambda s: {a.id: a.name for a in accounts.list_accounts(s, ctx.actor)}) or {}
-st.markdown(f"**{ctx.name}**  \n{ctx.email}")
+st.markdown(f"**{ui.md(ctx.name)}**  \n{ui.md(ctx.email)}")
 st.caption(f"Role: {ctx.actor.role.value} · Account: "
-           f"{account_names.get(ctx.actor.account_id, 'all accounts (developer)')}")
+           f"{ui.md(account_names.get(ctx.actor.account_id, 'all accounts (developer)'))}")
 
 
 def _change_password(s, current: str, new: str) -> auth.SessionTicket:

@@ -23,8 +23,8 @@ ui.table(({"Name": p.name, "Slug": p.slug, "Monthly": f"{p.price_monthly:.2f}", 
 
 def _limit_inputs(prefix: str, values: dict[str, int]) -> dict[str, int]:
     columns = st.columns(len(LIMITS))
-    return {field: column.number_input(label, min_value=0, max_value=1_000_000_000, step=1,
-                                       value=values.get(field, 0), key=f"{prefix}_{field}")
+    # No min/max: the browser would block the form's button without a word; core names the range (0 to 1e9).
+    return {field: column.number_input(ui.md(label), step=1, value=values.get(field, 0), key=f"{prefix}_{field}")
             for column, (field, label) in zip(columns, LIMITS.items(), strict=True)}
 
 

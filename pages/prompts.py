@@ -11,7 +11,7 @@ SYNC = "prompt_sync"  # session state: (account, prompt type) the editor shows; 
 ctx = ui.current("Prompts & voices")
 actor = ctx.actor
 if actor.account_id is None:
-    st.info("Pick an account in the sidebar first.")
+    st.info(ui.md(ui.missing_scope(ctx, sector=False)))  # a developer before any account exists
     st.stop()
 may_edit, may_write = actor.is_admin, actor.can_write
 
@@ -59,8 +59,8 @@ with prompts_part:
         if st.session_state.get(SYNC) != (actor.account_id, ptype) or text_key not in st.session_state:
             st.session_state[text_key] = view.text
             st.session_state[SYNC] = (actor.account_id, ptype)
-        st.markdown(f"**{ptype}** · {'the account’s own version' if view.is_override else 'the default'} · "
-                    f"variables: {_all_vars(view)}")
+        st.markdown(f"**{ui.md(ptype)}** · {'the account’s own version' if view.is_override else 'the default'} · "
+                    f"variables: {ui.md(_all_vars(view))}")
         st.caption("Write {variable} where the value goes, plain (no :format or !conversion); {{ and }} stand for "
                    "literal braces. Every variable listed must be used, the optional ones (the author profile and "
                    "strategy) may be left out, and no others.")
@@ -114,8 +114,8 @@ with strategies_part:
                                placeholder="intro: a hook of two sentences\nfaq: close with five questions",
                                help="One rule per line, as “name: rule”. The prompt gets them as a list.")
         here = ctx.scope.sector_id is not None
-        s_sector = st.checkbox(f"Only for sector “{ctx.scope.sector_name}” of {ctx.scope.site_name}" if here
-                               else "Only for one sector (pick a site and sector in the sidebar)",
+        s_sector = st.checkbox(f"Only for sector “{ui.md(ctx.scope.sector_name)}” of {ui.md(ctx.scope.site_name)}"
+                               if here else "Only for one sector (pick a site and sector in the sidebar)",
                                key="strategy_for_sector", disabled=not (may_write and here))
         if st.form_submit_button("Add strategy", key="strategy_create_submit", disabled=not may_write):
             ui.run_action(lambda s: prompts.create_strategy(

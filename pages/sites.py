@@ -47,7 +47,7 @@ site_id = st.selectbox("Manage site", site_ids, index=ui.index_of(site_ids, ctx.
                        key="site_pick")
 site = site_by_id[site_id]
 
-with st.expander(f"Edit “{site.name}”"), st.form(f"site_edit_{site.id}"):
+with st.expander(f"Edit “{ui.md(site.name)}”"), st.form(f"site_edit_{site.id}"):
     e_name = st.text_input("Name", value=site.name, key=f"site_edit_name_{site.id}")
     e_domain = st.text_input("Domain", value=site.domain, key=f"site_edit_domain_{site.id}")
     e_industry = st.selectbox("Industry", industry_ids, index=ui.index_of(industry_ids, site.industry_id),
@@ -60,7 +60,7 @@ with st.expander(f"Edit “{site.name}”"), st.form(f"site_edit_{site.id}"):
                                                   industry_id=e_industry, timezone=e_tz, is_active=e_active),
                       success=f"Site “{e_name.strip()}” saved.")
 
-st.subheader(f"Sectors of “{site.name}”")
+st.subheader(f"Sectors of “{ui.md(site.name)}”")
 
 
 def _load_sectors(s):
@@ -77,7 +77,7 @@ sector_rows, industry_sectors = loaded_sectors
 st.caption(f"{sum(x.is_active for x in sector_rows)} of {sites.MAX_ACTIVE_SECTORS} active sectors in use.")
 ui.table(({"Name": x.name, "Slug": x.slug, "Industry sector": industry_sectors.get(x.industry_sector_id, ""),
            "Active": x.is_active, "Created": ui.local_time(x.created_at, site.timezone)} for x in sector_rows),
-         empty="No sectors yet.", key="sectors_table")
+         empty="No sectors yet. Add the first one below (at most 5 active per site).", key="sectors_table")
 
 isec_ids, isec_name = ui.options_with_none(industry_sectors)
 with st.form(f"sector_create_{site.id}"):
@@ -96,8 +96,7 @@ if sector_rows:
                                format_func=lambda i: sector_by_id[i].name
                                + ("" if sector_by_id[i].is_active else " (inactive)"))
     sector = sector_by_id[sector_id]
-    label = "Deactivate" if sector.is_active else "Activate"
-    if right.button(label, key=f"sector_toggle_{site.id}"):
+    if right.button("Deactivate" if sector.is_active else "Activate", key=f"sector_toggle_{site.id}"):
         ui.run_action(lambda s: sites.update_sector(s, actor, site_id=site.id, sector_id=sector.id,
                                                     is_active=not sector.is_active),
                       success=f"Sector “{sector.name}” {'deactivated' if sector.is_active else 'activated'}.")

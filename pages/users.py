@@ -49,7 +49,7 @@ user = user_by_id[user_id]
 uid = user.id
 
 with st.form(f"user_edit_{uid}"):
-    st.markdown(f"**{user.email}**")
+    st.markdown(f"**{ui.md(user.email)}**")
     e_role = st.selectbox("Role", roles, index=ui.index_of(roles, user.role.value), key=f"user_edit_role_{uid}")
     e_first = st.text_input("First name", value=user.first_name, key=f"user_edit_first_{uid}")
     e_last = st.text_input("Last name", value=user.last_name, key=f"user_edit_last_{uid}")
@@ -67,7 +67,8 @@ with st.expander("Reset password"), st.form(f"user_reset_{uid}", clear_on_submit
 
 st.subheader("Site access")
 if user.role not in users.SITE_SCOPED_ROLES:
-    st.caption(f"A {user.role.value} sees every site of the account.")
+    role_name = user.role.value
+    st.caption(f"{'An' if role_name[:1] in 'aeiou' else 'A'} {role_name} sees every site of the account.")
     st.stop()
 
 granted = ui.run_action(lambda s: [x.id for x in users.list_site_access(s, actor, user_id=uid)])

@@ -214,3 +214,31 @@ def test_developer_cannot_grant_a_site_of_another_account(session, team):
     assert users.set_site_access(session, dev, user_id=editor_user.id, site_ids=[team["s1"].id])[0].id == \
         team["s1"].id
     assert f.actor(session, editor_user).site_ids == frozenset({team["s1"].id})
+
+
+def test_a_write_naming_an_ungranted_sector_reads_like_a_missing_one(session, team):
+    # An editor of site One names site Two's sector with site One: the answer used to be "Sector “Themes” does not
+    # belong to site “One”", telling the editor the name of a sector of a site not granted to them.
+    _, editor = member(session, team, Role.editor, [team["s1"].id])
+    calls = [lambda: keyword_edits.bulk_update(session, editor, site_id=team["s1"].id, sector_id=team["sec2"].id,
+                                               action="disable", ids=[team["kw"].id]),
+             lambda: clusters.create(session, editor, site_id=team["s1"].id, sector_id=team["sec2"].id, name="X")]
+    for call in calls:
+        with pytest.raises(NotFound) as info:
+            call()
+        assert str(info.value) == f"Sector #{team['sec2'].id} was not found."
+        assert "Themes" not in str(info.value) and "Two" not in str(info.value)
+
+
+def test_strategies_of_an_ungranted_site_are_not_listed(session, team):
+    from core.ai import prompts
+    owner = team["owner"]
+    shared = prompts.create_strategy(session, owner, name="House style", description="for every sector")
+    mine = prompts.create_strategy(session, owner, name="Hosting angle", site_id=team["s1"].id,
+                                   sector_id=team["sec1"].id)
+    secret = prompts.create_strategy(session, owner, name="Secret theme plans", description="Q3 launch of site Two",
+                                     site_id=team["s2"].id, sector_id=team["sec2"].id)
+    _, editor = member(session, team, Role.editor, [team["s1"].id])
+    everyone = {st.id for st in prompts.list_strategies(session, owner)}  # the owner sees every site's (and global)
+    assert {shared.id, mine.id, secret.id} <= everyone
+    assert {st.id for st in prompts.list_strategies(session, editor)} == everyone - {secret.id}

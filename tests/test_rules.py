@@ -1,5 +1,9 @@
-"""Business rules of sites, sectors and the planner; every refused call leaves the database unchanged."""
+"""Business rules of sites, sectors and the planner; every refused call leaves the database unchanged. And one rule of
+the UI code: text put into Streamlit's Markdown goes through ui.md."""
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -198,3 +202,105 @@ def test_refused_helper_detects_a_write_before_the_error(session, owned):
     with pytest.raises(AssertionError, match="keywords"):
         f.refused(session, ValidationFailed, sloppy)
     assert session.scalar(select(Keywords.id).where(Keywords.keyword == "written first")) is None
+
+
+# ---------------------------------------------------------------- the UI puts no raw text into Markdown
+# Streamlit renders Markdown in these calls' text (the first argument, metric's first two, and label/body/help/
+# text/value): alerts, captions, titles, labels and help of every widget, tab and expander titles, buttons.
+MARKDOWN_CALLS = {"markdown", "caption", "success", "error", "info", "warning", "toast", "title", "header",
+                  "subheader", "expander", "popover", "status", "spinner", "button", "form_submit_button",
+                  "download_button", "link_button", "page_link", "checkbox", "toggle", "radio", "selectbox",
+                  "multiselect", "text_input", "text_area", "number_input", "slider", "select_slider",
+                  "file_uploader", "date_input", "time_input", "segmented_control", "pills", "metric", "progress",
+                  "tabs"}
+TEXT_KEYWORDS = {"label", "body", "help", "text"}
+NOT_STREAMLIT = {"log", "logger", "logging"}
+UI_ROOT = Path(__file__).resolve().parent.parent
+UI_FILES = ["app.py", "ui.py", "ui_jobs.py", "ui_session.py", "pages/*.py"]
+EXEMPT_FUNCTIONS = {"_login_form"}  # shows auth's fixed messages (no names); its own change is under way
+
+
+def _constant(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id.isupper() or isinstance(node, ast.Attribute) and node.attr.isupper()
+
+
+def _plain(node: ast.expr) -> bool:
+    """Text that cannot carry a user's or the AI's Markdown: literals, our CONSTANTS (and their items), enum
+    `.value`s, numbers (a format spec, len, sum), ui.md(...), and expressions made of these. A bare local name
+    passes: it is a parameter (ui's helpers escape theirs) or a constant picked in a loop; other calls,
+    attributes and subscripts do not."""
+    if isinstance(node, ast.Constant | ast.Compare | ast.Name):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(_plain(v) for v in node.values)
+    if isinstance(node, ast.JoinedStr):
+        return all(isinstance(v, ast.Constant) or v.format_spec is not None or _plain(v.value) for v in node.values)
+    if isinstance(node, ast.Call):
+        func = node.func
+        return (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) in {"md", "len", "sum"}
+    if isinstance(node, ast.BinOp):
+        return _plain(node.left) and _plain(node.right)
+    if isinstance(node, ast.IfExp):
+        return _plain(node.body) and _plain(node.orelse)
+    if isinstance(node, ast.List | ast.Tuple):
+        return all(_plain(e) for e in node.elts)
+    if isinstance(node, ast.Attribute):
+        return node.attr == "value" or _constant(node)
+    if isinstance(node, ast.Subscript):
+        return _constant(node.value)
+    return False
+
+
+def _called(func: ast.expr) -> set[str]:
+    if isinstance(func, ast.IfExp):  # (st.warning if … else st.success)(message)
+        return _called(func.body) | _called(func.orelse)
+    if isinstance(func, ast.Attribute) and not (isinstance(func.value, ast.Name) and func.value.id in NOT_STREAMLIT):
+        return {func.attr} & MARKDOWN_CALLS
+    return set()
+
+
+def markdown_violations(source: str, name: str) -> list[str]:
+    """`file:line: text` of each call that puts text other than _plain() into Streamlit's Markdown."""
+    tree, skipped = ast.parse(source), set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef) and fn.name in EXEMPT_FUNCTIONS:
+            skipped |= {id(n) for n in ast.walk(fn)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or id(node) in skipped or not (called := _called(node.func)):
+            continue
+        shown = node.args[:2] if "metric" in called else node.args[1:2] if "progress" in called else node.args[:1]
+        shown += [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS or (k.arg == "value" and "metric" in called)]
+        found += [f"{name}:{node.lineno}: {ast.unparse(arg)}" for arg in shown if not _plain(arg)]
+    return found
+
+
+def test_ui_code_escapes_what_it_puts_into_markdown():
+    files = sorted({p for pattern in UI_FILES for p in UI_ROOT.glob(pattern)})
+    assert len(files) > 15
+    found = [v for p in files for v in markdown_violations(p.read_text(), str(p.relative_to(UI_ROOT)))]
+    assert not found, "wrap user/AI/database text in ui.md(...):\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(("source", "caught"), [
+    ("st.success(f'Merged into {name.strip()}')", True),
+    ("st.caption(f'{scope.site_name} · {scope.sector_name}')", True),
+    ("col.metric(stage.label, f'{stage.total:,}')", True),
+    ("st.error(str(e))", True),
+    ("(st.warning if bad else st.success)(res.message)", True),
+    ("st.tabs([f'Edit {site.name}'])", True),
+    ("st.button('Go', help=p.description)", True),
+    ("st.progress(job.fraction, text=f'{job.label} — {job.message}')", True),
+    ("st.caption(f'Page {pages[0]}')", True),
+    ("st.sidebar.markdown(f'**{ctx.name}**')", True),
+    ("st.success(f'Merged into {ui.md(name)}: {n:,} keyword(s)')", False),
+    ("st.caption(credits.GRANT_REFUSED)", False),
+    ("st.info(LABELS[kind] + ' ' + ui.md(x.name))", False),
+    ("st.caption(f'A {user.role.value} sees every site.')", False),
+    ("st.button('Merge', help=ro or ('Select clusters first.' if not picked else None))", False),
+    ("st.progress(job.fraction, text=f'{ui.md(job.label)} ({elapsed:.0f} s)')", False),
+    ("log.info(f'job {job.label} failed')", False),
+    ("def _login_form(rt):\n    st.error(result.message)", False),
+])
+def test_the_markdown_rule_catches_raw_text(source, caught):
+    assert bool(markdown_violations(source, "example.py")) is caught

@@ -81,15 +81,15 @@ def _scrub(text: str, conn: ProviderConnection) -> str:
 def _status_message(status: int, message: str, conn: ProviderConnection) -> str:
     name = _name(conn)
     if status in (401, 403):
-        return (f"The AI provider {name} refused the API key (HTTP {status}). An admin can check the key on "
-                "the “AI providers & models” screen.")
+        return (f"The AI provider {name} refused the API key (HTTP {status}). Ask the platform team (the team "
+                "running this dashboard) to check the key on the “AI providers & models” screen.")
     if status == 404:
         return (f"The AI provider {name} does not know this model or endpoint (HTTP 404): {message}. Check the "
                 "model name and the provider's endpoint.")
     hint = ""
     if status == 400 and ("max_completion_tokens" in message or "'temperature'" in message):
-        hint = (' This model takes other parameters: an admin can set its capabilities on the “AI providers & '
-                'models” screen, e.g. {"max_tokens_param": "max_completion_tokens", "temperature": false}.')
+        hint = (' This model takes other parameters: ask the platform team to set its capabilities on the “AI '
+                'providers & models” screen, e.g. {"max_tokens_param": "max_completion_tokens", "temperature": false}.')
     return f"The AI provider {name} refused the request (HTTP {status}): {message}{hint}"
 
 
@@ -135,7 +135,8 @@ def _give_up(fault: Fault, attempts: int, elapsed: float, conn: ProviderConnecti
                 "or raise the provider's timeout.")
     elif fault.kind == "connection":
         text = (f"Could not reach the AI provider {name} at {conn.base_url or 'its default address'} "
-                f"({fault.detail}); {tried}. Check the endpoint on the “AI providers & models” screen.")
+                f"({fault.detail}); {tried}. Ask the platform team to check the endpoint on the “AI providers & "
+                "models” screen.")
     else:
         text = f"The AI provider {name} sent an unreadable answer ({fault.detail}); {tried}. Try again later."
     return AIProviderError(text, kind=fault.kind, status=fault.status, attempts=attempts)
@@ -157,6 +158,14 @@ def with_retries(conn: ProviderConnection, policy: RetryPolicy, attempt: Callabl
 
 _clients: dict[tuple[str, str, str | None, float], openai.OpenAI] = {}
 _clients_lock = threading.Lock()
+
+
+def _parsed(response: T) -> T:
+    """The SDK's answer, or a ValueError (retried as an unreadable answer) when the body was not JSON: for a
+    non-JSON content type (an HTML error page from a proxy, with status 200) the SDK hands back the raw text."""
+    if isinstance(response, str | bytes):
+        raise ValueError(f"the answer is not JSON: {str(response[:80])!r}")
+    return response
 
 
 def _openai(conn: ProviderConnection, policy: RetryPolicy) -> openai.OpenAI:
@@ -185,7 +194,7 @@ def chat(conn: ProviderConnection, *, model: str, messages: list[dict], max_toke
     if json_mode and conn.config.get("json_mode", True):
         kwargs["response_format"] = {"type": "json_object"}
     api = _openai(conn, policy)
-    response, attempts = with_retries(conn, policy, lambda: api.chat.completions.create(**kwargs))
+    response, attempts = with_retries(conn, policy, lambda: _parsed(api.chat.completions.create(**kwargs)))
     choices = getattr(response, "choices", None) or []
     if not choices:
         raise AIProviderError(f"The AI provider {_name(conn)} answered without a message.", kind="bad_response",
@@ -225,7 +234,7 @@ def image(conn: ProviderConnection, *, model: str, prompt: str, size: str = "102
     if asks_for_b64(model, b64_json):
         kwargs["response_format"] = "b64_json"
     api = _openai(conn, policy)
-    response, attempts = with_retries(conn, policy, lambda: api.images.generate(**kwargs))
+    response, attempts = with_retries(conn, policy, lambda: _parsed(api.images.generate(**kwargs)))
     items = getattr(response, "data", None) or []
     if not items:
         raise AIProviderError(f"The AI provider {_name(conn)} returned no image.", kind="bad_response",
@@ -260,7 +269,8 @@ def _image_of(conn: ProviderConnection, url: str | None, b64: str | None, attemp
 
 def _runware_post(conn: ProviderConnection, policy: RetryPolicy, tasks: list[dict]) -> tuple[list[dict], int]:
     if not conn.base_url:
-        raise AIProviderError(f"Provider {_name(conn)} has no endpoint. An admin can set it on the “AI providers & models” screen.",
+        raise AIProviderError(f"Provider {_name(conn)} has no endpoint. Ask the platform team (the team running "
+                              "this dashboard) to set it on the “AI providers & models” screen.",
                               kind="refused")
 
     def attempt() -> list[dict]:

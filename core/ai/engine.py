@@ -57,6 +57,13 @@ class Estimate:
     def affordable(self) -> bool:
         return self.balance >= self.credits
 
+    @property
+    def message(self) -> str:
+        """What a screen says before the run."""
+        text = (f"Estimated cost: up to {self.credits:,} credits — {self.calls} AI call(s) on {self.model}. "
+                f"Balance: {self.balance:,} credits.")
+        return text if self.affordable else text + " Not enough credits: ask the platform team to top up the account."
+
 
 @dataclass(frozen=True)
 class JobResult:
@@ -241,8 +248,9 @@ def generate_image_prompts(uow: UnitOfWork, actor: Actor, *, content_id: int, jo
                content_id=content_id)
 
 
-def generate_images(uow: UnitOfWork, actor: Actor, *, content_id: int, job_key: str | None = None,
-                    on_progress: Progress | None = None) -> JobResult:
-    """The article's pending images, generated on the account's quality tier."""
+def generate_images(uow: UnitOfWork, actor: Actor, *, content_id: int, image_ids: list[int] | None = None,
+                    job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
+    """The article's pending (or failed) images, or only `image_ids` (made again if generated), on the account's
+    quality tier."""
     return run(uow, actor, function="generate_images", job_key=job_key, on_progress=on_progress,
-               content_id=content_id)
+               content_id=content_id, image_ids=image_ids)

@@ -50,8 +50,8 @@ def default_model(session: Session, *, model_type: str) -> AIModelConfig:
                                                     AIModelConfig.is_default.is_(True),
                                                     AIModelConfig.is_active.is_(True))).one_or_none()
     if m is None:
-        raise ValidationFailed(f"No active default {model_type} model is configured. An admin can set one in "
-                               "AI models.")
+        raise ValidationFailed(f"No active default {model_type} model is configured. Ask the platform team (the "
+                               "team running this dashboard) to set one on the “AI providers & models” screen.")
     return m
 
 

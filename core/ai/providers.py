@@ -108,8 +108,10 @@ def connection(session: Session, *, provider_id: str) -> ProviderConnection:
     """The decrypted connection of an active provider, for the adapter that calls it."""
     p = _get(session, provider_id)
     if not p.is_active:
-        raise ValidationFailed(f"Provider “{p.display_name}” is switched off. An admin can enable it on the “AI providers & models” screen.")
+        raise ValidationFailed(f"Provider “{p.display_name}” is switched off. Ask the platform team (the team "
+                               "running this dashboard) to enable it on the “AI providers & models” screen.")
     key = vault.decrypt(p.api_key)
     if not key and not p.config.get("allow_no_key"):
-        raise ValidationFailed(f"Provider “{p.display_name}” has no API key. An admin can set it on the “AI providers & models” screen.")
+        raise ValidationFailed(f"Provider “{p.display_name}” has no API key. Ask the platform team (the team "
+                               "running this dashboard) to set one on the “AI providers & models” screen.")
     return ProviderConnection(p.provider_id, key, p.api_endpoint or None, dict(p.config))

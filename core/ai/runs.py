@@ -48,7 +48,7 @@ class PlanEstimate:
                                                  if self.available > self.items else ""))
         text = (f"Estimated cost: up to {self.credits:,} credits for {what} — {self.calls} AI call(s) on "
                 f"{self.model}. Balance: {self.balance:,} credits.")
-        short = " Not enough credits: the platform team tops up accounts on the Credits screen."
+        short = " Not enough credits: ask the platform team (the team running this dashboard) to top up the account."
         return text if self.affordable else text + short
 
 

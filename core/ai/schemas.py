@@ -1,15 +1,14 @@
-"""Typed inputs and validated outputs of the AI functions, and the HTML sanitizer for generated articles."""
+"""Typed inputs and validated outputs of the AI functions (articles are sanitized by core.writer.html)."""
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import Annotated
 
-import nh3
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from core.errors import ValidationFailed
+from core.writer.html import plain_text
 from db.enums import ContentStructure, ContentType
 
 MAX_KEYWORDS_PER_JOB = 1000
@@ -45,6 +44,7 @@ class ImagePromptsInput(_Input):
 
 class ImagesInput(_Input):
     content_id: int
+    image_ids: list[int] | None = Field(default=None, min_length=1, max_length=200)  # None: every waiting image
 
 
 def parse_input(schema: type[_Input], values: dict) -> _Input:
@@ -144,31 +144,3 @@ def describe(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(map(str, first["loc"])) or "answer"
     return f"{where}: {first['msg']}" + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
-
-
-# --- HTML ---------------------------------------------------------------------------------------------------------
-
-ALLOWED_TAGS = {"h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em", "b", "i", "u",
-                "a", "blockquote", "code", "pre", "table", "thead", "tbody", "tr", "th", "td", "caption"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"colspan", "rowspan", "scope"}, "td": {"colspan", "rowspan"}}
-
-
-def sanitize_html(value: str) -> str:
-    """Only safe article markup: no scripts, styles, event handlers or javascript: links; links get
-    rel="noopener noreferrer"."""
-    return nh3.clean(value, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel="noopener noreferrer",
-                     url_schemes={"http", "https", "mailto"}, strip_comments=True).strip()
-
-
-_BLOCK_END = re.compile(r"(</(?:p|h[1-6]|li|td|th|tr|blockquote|pre|div|ul|ol|table|caption)\s*>|<br\s*/?>|<hr\s*/?>)",
-                        re.I)
-
-
-def plain_text(value: str) -> str:
-    """Text of an HTML fragment, whitespace folded (block ends separate words: "</h2><p>" is a break)."""
-    return " ".join(html.unescape(nh3.clean(_BLOCK_END.sub(r"\1 ", value), tags=set())).split())
-
-
-def word_count(value: str) -> int:
-    """Words of an HTML fragment's text (what we store, not what the AI claims)."""
-    return len(re.findall(r"\w+(?:['’-]\w+)*", plain_text(value)))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.billing import credits
+from core.billing import usage_display as ud
 from core.billing import usage_rollup as ru
 from core.billing import usage_sql as q
 from core.errors import AccessDenied, NotFound
@@ -68,6 +69,7 @@ class DayOperation:
     credits: int
     cost_usd: Decimal
     calls: int
+    label: str  # the operation's display name
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class UsageRow:
     cost_usd: Decimal
     related_type: str
     related_id: int | None
+    operation_label: str  # display names of the operation and the model
+    model_label: str
 
 
 @dataclass(frozen=True)
@@ -181,9 +185,13 @@ def _per_day(session: Session, actor: Actor, qy: Query) -> list[DayOperation]:
     days = select(q.day_of(src.c.at, qy.dialect, qy.tz, qy.first, qy.after).label("day"), src.c.op, src.c.credits,
                   src.c.usd, src.c.calls).subquery()
     usd = func.sum(days.c.usd) if qy.hourly else q.usd_sum(days.c.usd, qy.dialect)
-    stmt = (select(days.c.day, days.c.op, func.sum(days.c.credits), usd, func.sum(days.c.calls))
-            .group_by(days.c.day, days.c.op).order_by(days.c.day, days.c.op))
-    return [DayOperation(d, op, int(c), _usd(u, qy), int(n)) for d, op, c, u, n in session.execute(stmt)]
+    agg = (select(days.c.day, days.c.op, func.sum(days.c.credits).label("credits"), usd.label("usd"),
+                  func.sum(days.c.calls).label("calls")).group_by(days.c.day, days.c.op).subquery())
+    names = ud.operation_names()  # display names joined to the (few) day × operation sums, not to the rows
+    stmt = (select(agg.c.day, agg.c.op, agg.c.credits, agg.c.usd, agg.c.calls, names.c.name)
+            .outerjoin(names, names.c.id == agg.c.op).order_by(agg.c.day, agg.c.op))
+    return [DayOperation(d, op, int(c), _usd(u, qy), int(n), ud.operation_label(op, name))
+            for d, op, c, u, n, name in session.execute(stmt)]
 
 
 def _grouped(session: Session, qy: Query, agg, none_label: str, names=None, key=lambda k: k) -> list[Group]:
@@ -194,8 +202,8 @@ def _grouped(session: Session, qy: Query, agg, none_label: str, names=None, key=
     if names is not None:
         stmt = stmt.outerjoin(names, names.c.id == agg.c.key)
     stmt = stmt.order_by(agg.c.credits.desc(), agg.c.key)
-    return [Group(key(k), _label(key(k), name, none_label), int(c), _usd(u, qy), int(n))
-            for k, name, c, u, n in session.execute(stmt)]
+    return ud.distinct([Group(key(k), _label(key(k), name, none_label), int(c), _usd(u, qy), int(n))
+                        for k, name, c, u, n in session.execute(stmt)])
 
 
 def _label(key: object, name: object, none_label: str) -> str:
@@ -223,7 +231,8 @@ def _by_site(session: Session, actor: Actor, qy: Query) -> list[Group]:
 
 
 def _by_model(session: Session, actor: Actor, qy: Query) -> list[Group]:
-    return _grouped(session, qy, _by(actor, qy, "model", L.model_used), "(none)")  # model names are never NULL
+    # Labelled by the models' display names (key: the stored model name, never NULL).
+    return _grouped(session, qy, _by(actor, qy, "model", L.model_used), "(none)", ud.model_names())
 
 
 def _by_user(session: Session, actor: Actor, qy: Query) -> list[Group]:
@@ -287,7 +296,7 @@ def summary(session: Session, actor: Actor, *, start: date, end: date, site_ids:
 
 def credits_per_day_by_operation(session: Session, actor: Actor, *, start: date, end: date,
                                  site_ids: list[int] | None = None, tz: str = "UTC") -> list[DayOperation]:
-    """Credits per calendar day (in the display zone) and operation."""
+    """Credits per calendar day (in the display zone) and operation (with its display name)."""
     return _per_day(session, actor, prepare(session, actor, start=start, end=end, site_ids=site_ids, tz=tz))
 
 
@@ -299,7 +308,7 @@ def by_site(session: Session, actor: Actor, *, start: date, end: date, site_ids:
 
 def by_model(session: Session, actor: Actor, *, start: date, end: date, site_ids: list[int] | None = None,
              tz: str = "UTC") -> list[Group]:
-    """Credits and USD per AI model, largest first."""
+    """Credits and USD per AI model (labelled by its display name), largest first."""
     return _by_model(session, actor, prepare(session, actor, start=start, end=end, site_ids=site_ids, tz=tz))
 
 
@@ -323,13 +332,18 @@ def most_expensive_tasks(session: Session, actor: Actor, *, start: date, end: da
     return _costliest(session, actor, qy, limit)
 
 
-def _rows(actor: Actor, qy: Query) -> Select:
+def _rows(actor: Actor, qy: Query, *, named: bool = False) -> Select:
     sites = tenancy.scoped(select(Site.id, Site.name), Site, actor).subquery()
     users = tenancy.scoped(select(User.id, User.email), User, actor).subquery()
     cols = (L.id, L.created_at, sites.c.name, users.c.email, L.user_id, L.site_id, L.operation_type, L.model_used,
             L.tokens_input, L.tokens_output, L.credits_used, L.cost_usd, L.related_object_type, L.related_object_id)
-    return (_filtered(select(*cols), actor, qy).outerjoin(sites, sites.c.id == L.site_id)
+    stmt = (_filtered(select(*cols), actor, qy).outerjoin(sites, sites.c.id == L.site_id)
             .outerjoin(users, users.c.id == L.user_id))
+    if not named:  # the CSV export keeps the stored ids
+        return stmt
+    ops, models = ud.operation_names(), ud.model_names()
+    return (stmt.add_columns(ops.c.name.label("op_name"), models.c.name.label("model_display"))
+            .outerjoin(ops, ops.c.id == L.operation_type).outerjoin(models, models.c.id == L.model_used))
 
 
 def _site_label(r) -> str:
@@ -343,14 +357,15 @@ def _user_label(r) -> str:
 def _usage_row(r) -> UsageRow:
     return UsageRow(r.id, r.created_at, _site_label(r), _user_label(r), r.operation_type, r.model_used,
                     r.tokens_input, r.tokens_output, r.credits_used, Decimal(r.cost_usd).quantize(q.MICRO),
-                    r.related_object_type, r.related_object_id)
+                    r.related_object_type, r.related_object_id, ud.operation_label(r.operation_type, r.op_name),
+                    ud.model_label(r.model_used, r.model_display))
 
 
 def list_usage(session: Session, actor: Actor, *, start: date, end: date, site_ids: list[int] | None = None,
                tz: str = "UTC", limit: int = 50, before_id: int | None = None) -> list[UsageRow]:
     """Usage rows newest first, one keyset page: pass the last row's id as `before_id` for the next page."""
     qy = prepare(session, actor, start=start, end=end, site_ids=site_ids, tz=tz)
-    stmt = _rows(actor, qy)
+    stmt = _rows(actor, qy, named=True)
     if before_id is not None:
         anchor = session.execute(tenancy.scoped(select(L.created_at, L.id), L, actor)
                                  .where(L.id == before_id)).one_or_none()

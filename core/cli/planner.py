@@ -2,7 +2,7 @@
 import and keywords screens. Registered by core.cli (EXTENSIONS).
 
     python -m core.cli import-keywords --account A --site S --sector X FILE [--on-existing update|skip]
-        [--all-or-nothing] [--map field=Column …] [--encoding E] [--delimiter D] [--report FILE]
+        [--all-or-nothing] [--map field=Column …] [--encoding E] [--delimiter D] [--report FILE] [--wait SECONDS]
     python -m core.cli export-keywords --account A --site S --sector X [--status new|mapped] [--search T]
         [--intent I] [--cluster ID | --unclustered] [--volume-min N] … [--bom] [--out FILE|-]
 """
@@ -20,7 +20,7 @@ from core import tenancy
 from core.cli import main as cli
 from core.errors import NotFound, ValidationFailed
 from core.planner import keyword_export, keyword_import
-from core.planner.keyword_import import ImportOptions, ImportRejected, ImportReport, Progress
+from core.planner.keyword_import import ImportOptions, ImportRejected, ImportReport, Progress, locks
 from core.planner.keywords import KeywordFilter
 from core.tenancy import Actor, operator_actor
 from db.enums import KeywordStatus
@@ -81,10 +81,12 @@ def _write_report(report: ImportReport | None, path: str | None) -> list[str]:
 
 
 def cmd_import_keywords(session: Session, args: argparse.Namespace) -> list[str]:
-    actor, site_id, sector_id = _where(session, args)
+    with locks.refused_when_busy():  # on SQLite the first query already waits for other writers
+        actor, site_id, sector_id = _where(session, args)
     options = ImportOptions(on_existing=args.on_existing, all_or_nothing=args.all_or_nothing,
                             encoding=args.encoding, delimiter=args.delimiter,
-                            header_line=None if args.no_header else "auto", mapping=_mapping(args))
+                            header_line=None if args.no_header else "auto", mapping=_mapping(args),
+                            lock_wait=args.wait)
     try:
         report = keyword_import.run_import(session, actor, site_id=site_id, sector_id=sector_id,
                                            data=Path(args.file), options=options, on_progress=_Ticker())
@@ -143,6 +145,9 @@ def register(command) -> None:
     p.add_argument("--no-header", action="store_true", help="the first line is a keyword, not a header")
     p.add_argument("--report", metavar="FILE", help="write the full report as CSV")
     p.add_argument("--show", type=int, default=20, metavar="N", help="skipped rows to list (default 20)")
+    p.add_argument("--wait", type=float, default=locks.WAIT_SECONDS, metavar="SECONDS",
+                   help="how long to wait for another import into the account to finish (PostgreSQL; default "
+                        f"{locks.WAIT_SECONDS:g}; 0: refuse at once)")
     p = command("export-keywords", cmd_export_keywords, "Export a sector's keywords (filtered) as CSV.")
     _scope(p)
     p.add_argument("--out", metavar="FILE|-", help="default: standard output")

@@ -132,8 +132,9 @@ def _title(phrase: str) -> str:
 
 def insert_keywords(session: Session, actor: Actor, sector: Sector, rows: list[KeywordRow], *,
                     cluster_of: dict[str, int], created_at: datetime) -> int:
-    """Write a sector's keywords through core.planner.keyword_import (COPY on PostgreSQL, linked to the keyword library),
-    then map them to their clusters and date them back; returns how many were imported."""
+    """Write a sector's keywords through core.planner.keyword_import (COPY on PostgreSQL; linked to the curated
+    keyword library only where it holds the same keyword — the demo adds nothing to the library), then map them to
+    their clusters and date them back; returns how many were imported."""
     report = keyword_import.write_rows(session, actor, site_id=sector.site_id, sector_id=sector.id,
                                        rows=((n, r.as_row()) for n, r in enumerate(rows, 2)), name="demo",
                                        on_existing="skip")

@@ -7,11 +7,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
-from core.common.text import clean_name, clean_slug
+from core.common.text import clean_name, clean_slug, one_of
 from core.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from core.tenancy import Actor
 from db.enums import AccountStatus
-from db.models import Account, ModuleEnableSettings, Plan, Site, User
+from db.models import Account, Clusters, ModuleEnableSettings, Plan, Site, User
 
 PLAN_LIMIT_FIELDS = ("max_sites", "max_users", "max_keywords", "max_clusters", "included_credits")
 
@@ -134,11 +134,7 @@ def create_account(session: Session, actor: Actor, *, name: str, slug: str | Non
 
 
 def _status(value: str) -> AccountStatus:
-    try:
-        return AccountStatus(value)
-    except ValueError as exc:
-        choices = ", ".join(s.value for s in AccountStatus)
-        raise ValidationFailed(f"Status must be one of {choices}.") from exc
+    return one_of(AccountStatus, value, "Status")
 
 
 def update_account(session: Session, actor: Actor, *, account_id: int, name: str | None = None,
@@ -198,6 +194,19 @@ def check_user_limit(session: Session, account_id: int) -> None:
     if plan is not None and count_active_users(session, account_id) >= plan.max_users:
         raise LimitExceeded(f"Plan “{plan.name}” allows {plan.max_users} active user(s). "
                             "Upgrade the plan or deactivate a user first.")
+
+
+def check_cluster_limit(session: Session, account_id: int, *, adding: int = 1) -> None:
+    """Refuse `adding` more live clusters when they would pass the plan's max_clusters (the account row is locked,
+    so concurrent creations cannot both slip under it)."""
+    plan = _plan_of(session, account_id)
+    if plan is None or adding <= 0:
+        return
+    live = session.scalar(select(func.count()).where(Clusters.account_id == account_id,
+                                                      Clusters.deleted_at.is_(None))) or 0
+    if live + adding > plan.max_clusters:
+        raise LimitExceeded(f"Plan “{plan.name}” allows {plan.max_clusters:,} clusters; the account has {live:,}, "
+                            f"so {adding:,} more would not fit. Merge or delete clusters, or upgrade the plan.")
 
 
 def _plan_of(session: Session, account_id: int) -> Plan | None:

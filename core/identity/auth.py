@@ -191,6 +191,20 @@ def resume(session: Session, ticket: SessionTicket, *, now: datetime | None = No
     return user, SessionTicket(ticket.user_id, ticket.session_version, ticket.issued_at, now)
 
 
+def end_session(session: Session, ticket: SessionTicket) -> bool:
+    """Log out: the user's session version goes up (in SQL, only from the ticket's own version), so this login's
+    ticket and cookie token are refused from now on, and so are the user's logins in other browsers (a token
+    cannot be revoked alone). False when the session had ended already."""
+    ended = session.execute(update(User).where(User.id == ticket.user_id,
+                                               User.session_version == ticket.session_version)
+                            .values(session_version=User.session_version + 1).returning(User.session_version)
+                            .execution_options(synchronize_session=False)).scalar_one_or_none()
+    user = session.get(User, ticket.user_id) if ended is not None else None
+    if user is not None:
+        set_committed_value(user, "session_version", ended)
+    return ended is not None
+
+
 def change_password(session: Session, user: User, *, current: str, new: str) -> None:
     """Set a new password after checking the current one; other sessions of the user end."""
     if not _verify(user.password_hash, current or ""):

@@ -17,19 +17,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy import delete as delete_rows
 from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.common import paging
 from core.common.paging import Cursor, Order, Page
-from core.common.text import clean_name
+from core.common.text import clean_name, one_of
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.identity import accounts
 from core.planner import keywords
 from core.planner.keywords import KeywordRow
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import ClusterStatus, IdeaStatus, KeywordStatus
-from db.models import Clusters, Content, ContentAttribute, ContentIdeas, Keywords, Sector, Tasks
+from db.models import Clusters, Content, ContentAttribute, ContentClusterMap, ContentIdeas, Keywords, Sector, Tasks
 
 PAGE = 50
 MAX_PAGE = 500
@@ -85,7 +87,7 @@ def _filtered(stmt: Select, actor: Actor, *, sector_id: int, search: str | None,
     if search and search.strip():
         stmt = stmt.where(func.lower(Clusters.name).contains(search.strip().lower(), autoescape=True))
     if status:
-        stmt = stmt.where(Clusters.status == ClusterStatus(status))
+        stmt = stmt.where(Clusters.status == one_of(ClusterStatus, status, "Cluster status"))
     return stmt
 
 
@@ -147,6 +149,11 @@ def _name_taken(session: Session, actor: Actor, sector_id: int, name: str, *, bu
     return next((c for c in rows if c.deleted_at is None), None) or next((c for c in rows if c.name == name), None)
 
 
+def named(session: Session, actor: Actor, *, sector_id: int, name: str) -> Clusters | None:
+    """The sector's cluster of that name: a live one (any case), else a deleted one of the exact name."""
+    return _name_taken(session, actor, sector_id, clean_name(name, "Cluster name"))
+
+
 def create(session: Session, actor: Actor, *, site_id: int, sector_id: int, name: str,
            description: str = "") -> Clusters:
     """A new cluster in a sector; a deleted cluster of the same name is restored instead."""
@@ -155,6 +162,7 @@ def create(session: Session, actor: Actor, *, site_id: int, sector_id: int, name
     taken = _name_taken(session, actor, sector.id, name)
     if taken is not None and taken.deleted_at is None:
         raise Conflict(f"Sector “{sector.name}” has a cluster named “{taken.name}” already.")
+    accounts.check_cluster_limit(session, sector.account_id)
     if taken is not None:
         taken.deleted_at = None
         taken.description = (description or "").strip()[:5000] or taken.description
@@ -250,9 +258,33 @@ def merge(session: Session, actor: Actor, *, source_ids: list[int], target_id: i
     tasks = session.execute(update(Tasks).where(_in(Tasks.cluster_id, ids)).values(cluster_id=target.id)).rowcount
     for model in (Content, ContentAttribute):
         session.execute(update(model).where(_in(model.cluster_id, ids)).values(cluster_id=target.id))
+    _move_content_maps(session, ids, target.id)
     session.execute(update(Clusters).where(_in(Clusters.id, ids)).values(deleted_at=utcnow()))
     refresh_stats(session, [target.id, *ids])
     return MergeResult(target.id, len(ids), keywords, ideas, tasks)
+
+
+def _move_content_maps(session: Session, source_ids: list[int], target_id: int) -> None:
+    """Point the sources' content maps at the target; a map the target has already (same content and role) is
+    dropped rather than duplicated."""
+    rows = session.execute(select(ContentClusterMap.id, ContentClusterMap.content_id, ContentClusterMap.role,
+                                  ContentClusterMap.cluster_id)
+                           .where(_in(ContentClusterMap.cluster_id, [target_id, *source_ids]))
+                           .order_by(ContentClusterMap.cluster_id != target_id, ContentClusterMap.id)).all()
+    seen: set[tuple[int, str]] = set()
+    duplicates, moves = [], []
+    for r in rows:
+        key = (r.content_id, str(r.role))
+        if r.content_id is not None and key in seen:
+            duplicates.append(r.id)
+            continue
+        seen.add(key)
+        if r.cluster_id != target_id:
+            moves.append(r.id)
+    if duplicates:
+        session.execute(delete_rows(ContentClusterMap).where(_in(ContentClusterMap.id, duplicates)))
+    if moves:
+        session.execute(update(ContentClusterMap).where(_in(ContentClusterMap.id, moves)).values(cluster_id=target_id))
 
 
 def split(session: Session, actor: Actor, *, cluster_id: int, keyword_ids: list[int], name: str,
@@ -298,6 +330,9 @@ def delete(session: Session, actor: Actor, *, cluster_ids: list[int]) -> DeleteR
 def restore(session: Session, actor: Actor, *, cluster_ids: list[int]) -> int:
     """Bring deleted clusters back (empty: their keywords were released when they were deleted)."""
     clusters = [get_for_write(session, actor, cluster_id=i, include_deleted=True) for i in set(cluster_ids)]
+    if clusters:
+        accounts.check_cluster_limit(session, clusters[0].account_id,
+                                     adding=sum(1 for c in clusters if c.deleted_at is not None))
     for cluster in clusters:
         taken = _name_taken(session, actor, cluster.sector_id, cluster.name, but=cluster.id)
         if taken is not None and taken.deleted_at is None:

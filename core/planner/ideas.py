@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import tenancy
 from core.common import paging
 from core.common.paging import Cursor, Order, Page
-from core.common.text import clean_name
+from core.common.text import clean_name, one_of
 from core.errors import Conflict, ValidationFailed
 from core.planner import clusters
 from core.tenancy import Actor
@@ -73,10 +73,7 @@ def _filtered(stmt: Select, actor: Actor, *, sector_id: int, cluster_id: int | N
 
 
 def _status(value: str) -> IdeaStatus:
-    try:
-        return IdeaStatus(value)
-    except ValueError as exc:
-        raise ValidationFailed(f"Idea status must be one of {', '.join(IdeaStatus)}, not “{value}”.") from exc
+    return one_of(IdeaStatus, value, "Idea status")
 
 
 def list_ideas(session: Session, actor: Actor, *, sector_id: int, cluster_id: int | None = None,

@@ -4,15 +4,21 @@ clusters' counters refreshed in SQL. The caller commits."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.common.text import one_of
+from core.common.uow import UnitOfWork
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.planner import clusters
+from core.planner.keyword_import import locks
+from core.planner.keyword_import.values import typed_intent
 from core.planner.keywords import Deleted, KeywordFilter, where_clause
 from core.tenancy import Actor
 from db.base import utcnow
@@ -20,6 +26,8 @@ from db.enums import KeywordStatus
 from db.models import Keywords
 
 MAX_KEYWORD = 500
+BULK_CHUNK = 50_000  # ids per UPDATE of a bulk action
+BulkProgress = Callable[[float, str], None]  # (fraction done, message)
 
 # ---------------------------------------------------------------- values and new keywords
 
@@ -63,18 +71,21 @@ def parse_cpc(value: object) -> Decimal | None:
 def create_keyword(session: Session, actor: Actor, *, site_id: int, sector_id: int, keyword: str,
                    volume: object = None, difficulty: object = None, cpc: object = None, intent: str | None = None,
                    cluster_id: int | None = None) -> Keywords:
-    """One keyword in a sector; duplicates (after normalisation) are refused."""
+    """One keyword in a sector; duplicates (after normalisation) are refused, and so is one more than the plan's
+    max_keywords (counted under the account's import lock, so a running import is waited for)."""
     sector = tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
     display, norm = normalize_keyword(keyword)
-    if session.scalar(select(Keywords.id).where(Keywords.sector_id == sector.id, Keywords.keyword_norm == norm)):
-        raise Conflict(f"“{display}” is in sector “{sector.name}” already.")
-    cluster = clusters.in_sector(session, actor, cluster_id=cluster_id, sector_id=sector.id) if cluster_id else None
     kw = Keywords(account_id=sector.account_id, site_id=sector.site_id, sector_id=sector.id, keyword=display,
                   keyword_norm=norm, volume=bounded_int(volume, "Volume", 0, 2_000_000_000),
                   difficulty=bounded_int(difficulty, "Difficulty", 0, 100), cpc=parse_cpc(cpc),
-                  intent=(intent or None) and intent.strip()[:100],
-                  cluster_id=cluster.id if cluster else None,
-                  status=KeywordStatus.mapped if cluster else KeywordStatus.new)
+                  intent=_parse("intent", intent), status=KeywordStatus.new)
+    cluster = clusters.in_sector(session, actor, cluster_id=cluster_id, sector_id=sector.id) if cluster_id else None
+    if cluster:
+        kw.cluster_id, kw.status = cluster.id, KeywordStatus.mapped
+    locks.take_turn_to_add(session, sector.account_id, what=f"“{display}”")
+    if session.scalar(select(Keywords.id).where(Keywords.sector_id == sector.id, Keywords.keyword_norm == norm)):
+        raise Conflict(f"“{display}” is in sector “{sector.name}” already.")
+    locks.check_room(session, sector.account_id, adding=1, what=f"“{display}”")
     session.add(kw)
     session.flush()
     if cluster:
@@ -96,15 +107,9 @@ def _parse(field_name: str, raw: object) -> object:
     if field_name == "cpc":
         return parse_cpc(raw)
     if field_name == "intent":
-        intent = str(raw).strip() if raw is not None else ""
-        if len(intent) > 100:
-            raise ValidationFailed(f"Intent may have at most 100 characters ({len(intent)} given).")
-        return intent or None
+        return typed_intent(raw)  # several, as typed; not the import's branded/local flags
     if field_name == "status":
-        try:
-            return KeywordStatus(str(raw))
-        except ValueError as exc:
-            raise ValidationFailed(f"Status must be one of {', '.join(KeywordStatus)}, not “{raw}”.") from exc
+        return one_of(KeywordStatus, raw, "Status")
     if field_name == "cluster_id":
         if raw is None or raw == "":
             return None
@@ -183,11 +188,13 @@ class BulkAction(StrEnum):
 
 def bulk_update(session: Session, actor: Actor, *, site_id: int, sector_id: int, action: str,
                 ids: list[int] | None = None, filters: KeywordFilter | None = None, status: str | None = None,
-                cluster_id: int | None = None) -> int:
-    """One action on the selected keywords (`ids`) or on every keyword the filters match, as one UPDATE … WHERE;
-    cluster counters are refreshed in SQL. Returns how many keywords changed."""
+                cluster_id: int | None = None, on_progress: BulkProgress | None = None,
+                chunk: int = BULK_CHUNK) -> int:
+    """One action on the selected keywords (`ids`) or on every keyword the filters match, as UPDATE … WHERE over
+    ranges of `chunk` ids (progress after each, all in the caller's transaction); cluster counters are refreshed
+    in SQL. Returns how many keywords changed."""
     sector = tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
-    act = BulkAction(action)
+    act = one_of(BulkAction, action, "Bulk action")
     if (ids is None) == (filters is None):
         raise ValidationFailed("Apply an action either to selected keywords or to the filtered set.")
     if ids is not None:
@@ -201,13 +208,41 @@ def bulk_update(session: Session, actor: Actor, *, site_id: int, sector_id: int,
         where = where & Keywords.deleted_at.is_(None)
     values, changes, target = _bulk_values(session, actor, act, sector.id, where, status, cluster_id)
     where = where & changes  # only rows the action changes: an honest count, and no needless row versions
+    if act == BulkAction.restore:  # restored keywords count against the plan again, like added ones
+        locks.take_turn_to_add(session, sector.account_id, what="the restored keywords")
+        restoring = session.scalar(select(func.count()).select_from(Keywords).where(where)) or 0
+        locks.check_room(session, sector.account_id, adding=restoring, what="restoring them")
     touched = set(session.scalars(select(Keywords.cluster_id).where(where, Keywords.cluster_id.is_not(None))
                                   .distinct())) if act in _MOVES_COUNTERS else set()
-    changed = session.execute(update(Keywords).where(where).values(**values),
-                              execution_options={"synchronize_session": False}).rowcount
+    report = on_progress or (lambda done, message: None)
+    changed = 0
+    for low, high, done in _id_ranges(session, where, chunk):
+        changed += session.execute(update(Keywords).where(where, Keywords.id >= low, Keywords.id <= high)
+                                   .values(**values), execution_options={"synchronize_session": False}).rowcount or 0
+        report(done, f"{changed:,} keyword(s) changed")
+    report(1.0, "Updating the clusters' counts")
     clusters.refresh_stats(session, sorted(touched | ({target} if target else set())))
     session.expire_all()  # the UPDATE bypassed loaded objects
-    return int(changed or 0)
+    return changed
+
+
+def _id_ranges(session: Session, where: ColumnElement[bool], chunk: int) -> Iterator[tuple[int, int, float]]:
+    """Inclusive id ranges covering the matching rows, `chunk` ids wide, with the share of the span done after
+    each; an UPDATE per range keeps each statement short and lets a million-row action report progress."""
+    low, high = session.execute(select(func.min(Keywords.id), func.max(Keywords.id)).where(where)).one()
+    if low is None:
+        return
+    span = high - low + 1
+    for start in range(low, high + 1, chunk):
+        end = min(start + chunk - 1, high)
+        yield start, end, (end - low + 1) / span
+
+
+def run_bulk(uow: UnitOfWork, actor: Actor, *, on_progress: BulkProgress | None = None, **action: Any) -> int:
+    """bulk_update() in a transaction of its own, for a background job (the keywords page runs the filtered set
+    this way, with a progress bar): all of it is written, or none."""
+    with uow() as session:
+        return bulk_update(session, actor, on_progress=on_progress, **action)
 
 
 _MOVES_COUNTERS = {BulkAction.delete, BulkAction.restore, BulkAction.remove_from_cluster, BulkAction.set_status,

@@ -21,12 +21,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, Text, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.common import paging
 from core.common.paging import Cursor, Order, Page
+from core.common.text import one_of
 from core.errors import ValidationFailed
 from core.tenancy import Actor
 from db.enums import KeywordStatus
@@ -59,6 +60,8 @@ class KeywordFilter:
     difficulty_max: int | None = None
     disabled: bool | None = None
     deleted: str = Deleted.exclude
+    branded: bool | None = None  # the import's flag attributes (Ahrefs): True / False as marked, None: any
+    local: bool | None = None
 
 
 class SortSpec(NamedTuple):
@@ -131,13 +134,13 @@ def where_clause(actor: Actor, *, site_id: int, sector_id: int, filters: Keyword
     _range(f.difficulty_min, f.difficulty_max, "difficulty")
     stmt = tenancy.scoped(select(Keywords.id), Keywords, actor, include_deleted=True)
     stmt = stmt.where(Keywords.site_id == site_id, Keywords.sector_id == sector_id)
-    deleted = Deleted(f.deleted)
+    deleted = one_of(Deleted, f.deleted, "The deleted filter")
     if deleted == Deleted.exclude:
         stmt = stmt.where(Keywords.deleted_at.is_(None))
     elif deleted == Deleted.only:
         stmt = stmt.where(Keywords.deleted_at.is_not(None))
     if with_status and f.status:
-        stmt = stmt.where(Keywords.status == KeywordStatus(f.status))
+        stmt = stmt.where(Keywords.status == one_of(KeywordStatus, f.status, "Keyword status"))
     if f.unclustered:
         stmt = stmt.where(Keywords.cluster_id.is_(None))
     elif f.cluster_id is not None:
@@ -154,7 +157,16 @@ def where_clause(actor: Actor, *, site_id: int, sector_id: int, filters: Keyword
             stmt = stmt.where(col <= high)
     if f.disabled is not None:
         stmt = stmt.where(Keywords.disabled.is_(bool(f.disabled)))
+    for name, wanted in (("branded", f.branded), ("local", f.local)):
+        if wanted is not None:
+            stmt = stmt.where(_flag(name) == ("true" if wanted else "false"))
     return stmt.whereclause
+
+
+def _flag(name: str) -> ColumnElement[str]:
+    """A flag attribute as JSON text ('true', 'false', NULL when absent): `->` is the same operator on PostgreSQL's
+    json and SQLite ≥ 3.38, and the text form keeps a stray text value from failing a boolean cast."""
+    return cast(Keywords.attributes.op("->")(literal_column(f"'{name}'")), Text)  # name: a constant, not input
 
 
 # ---------------------------------------------------------------- listing

@@ -19,6 +19,8 @@ from core.common import paging
 from core.common.paging import Cursor, Order, Page
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.planner import keyword_edits
+from core.planner.keyword_import import locks
+from core.planner.keyword_import.values import typed_intent
 from core.planner.library_csv import ParsedSeed, parse_seed_csv
 from core.tenancy import Actor
 from db.enums import KeywordStatus
@@ -114,7 +116,7 @@ def list_seeds(session: Session, actor: Actor, *, industry_sector_id: int, searc
 def _metrics(volume: object, difficulty: object, cpc: object, intent: str | None) -> dict:
     return {"volume": keyword_edits.bounded_int(volume, "Volume", 0, 2_000_000_000),
             "difficulty": keyword_edits.bounded_int(difficulty, "Difficulty", 0, 100), "cpc": keyword_edits.parse_cpc(cpc),
-            "intent": (intent or "").strip()[:100] or None}
+            "intent": typed_intent(intent)}  # several, as typed; branded/local are refused (flags, not intents)
 
 
 def create_seed(session: Session, actor: Actor, *, industry_sector_id: int, keyword: str, volume: object = None,
@@ -215,7 +217,8 @@ def add_to_sector(session: Session, actor: Actor, *, site_id: int, sector_id: in
                   search: str | None = None, industry_sector_id: int | None = None) -> AddResult:
     """Add library keywords to a sector: the selected ones, or (seed_ids None) every active one matching `search`
     in the sector's industry sector (`industry_sector_id`, the library being looked at, must be that one);
-    duplicates are skipped and counted."""
+    duplicates are skipped and counted. Refused when the new ones would pass the plan's max_keywords (counted under
+    the account's import lock, so a running import is waited for)."""
     isec = sector_library(session, actor, site_id=site_id, sector_id=sector_id)
     sector = tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
     if industry_sector_id is not None and industry_sector_id != isec.id:
@@ -233,16 +236,26 @@ def add_to_sector(session: Session, actor: Actor, *, site_id: int, sector_id: in
         batches = [[*cond, SeedKeyword.id.in_(ids[i:i + CHUNK])] for i in range(0, len(ids), CHUNK)]
     elif search and search.strip():
         batches = [[*cond, SeedKeyword.keyword_norm.contains(keyword_edits.normalize_keyword(search)[1], autoescape=True)]]
-    added = candidates = 0
+    # The account's turn (a running import is waited for), then the plan's limit for what is new to the sector.
+    locks.take_turn_to_add(session, sector.account_id, what="the library keywords")
+    candidates = fresh = 0
     for where in batches:
-        candidates += session.scalar(select(func.count(SeedKeyword.id)).where(*where)) or 0
-        added += _insert_from_library(session, sector, where)
+        every, new = session.execute(select(func.count(SeedKeyword.id), func.count(SeedKeyword.id).filter(
+            ~_in_sector(sector))).where(*where)).one()
+        candidates, fresh = candidates + every, fresh + new
+    locks.check_room(session, sector.account_id, adding=fresh, what="these library keywords")
+    added = sum(_insert_from_library(session, sector, where) for where in batches)
     return AddResult(added, candidates - added, inactive, sector.name)
+
+
+def _in_sector(sector: Sector):
+    """A library keyword the sector has already (deleted ones too: the sector's unique key covers them)."""
+    return exists().where(Keywords.sector_id == sector.id, Keywords.keyword_norm == SeedKeyword.keyword_norm)
 
 
 def _insert_from_library(session: Session, sector: Sector, where: list) -> int:
     """INSERT … SELECT of the matching seeds not yet in the sector (set-based; metrics copied once)."""
-    dup = exists().where(Keywords.sector_id == sector.id, Keywords.keyword_norm == SeedKeyword.keyword_norm)
+    dup = _in_sector(sector)
     src = select(literal(sector.account_id), literal(sector.site_id), literal(sector.id), SeedKeyword.id,
                  SeedKeyword.keyword, SeedKeyword.keyword_norm, SeedKeyword.volume, SeedKeyword.difficulty,
                  SeedKeyword.cpc, SeedKeyword.intent, SeedKeyword.attributes, literal(KeywordStatus.new.value),

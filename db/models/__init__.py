@@ -45,19 +45,23 @@ from db.models.writer import (
     Content,
     ContentAttribute,
     ContentClusterMap,
+    ContentComment,
+    ContentRevision,
     ContentTaxonomy,
     ContentTaxonomyRelation,
     Images,
     Tasks,
+    WriterBatch,
+    WriterBatchItem,
 )
 
 __all__ = [
     "Account", "AccountSettings", "AIModelConfig", "AIPrompt", "AuthorProfile", "AutomationConfig", "AutomationRun",
-    "Clusters", "Content", "ContentAttribute", "ContentClusterMap", "ContentIdeas", "ContentTaxonomy",
+    "Clusters", "Content", "ContentAttribute", "ContentClusterMap", "ContentComment", "ContentRevision", "ContentIdeas", "ContentTaxonomy",
     "ContentTaxonomyRelation", "CreditCostConfig", "CreditPackage", "CreditTransaction", "CreditUsageLog",
     "CreditUsageRollup",
     "GlobalAIPrompt", "Images", "Industry", "IndustrySector", "IntegrationProvider", "Invoice", "Keywords",
     "ModuleEnableSettings", "OptimizationTask", "PasswordResetToken", "Payment", "Plan", "PublishingRecord",
     "PublishingSettings", "SeedKeyword", "Sector", "Site", "SiteIntegration", "SiteUserAccess", "Strategy",
-    "SyncEvent", "SystemAISettings", "Tasks", "User",
+    "SyncEvent", "SystemAISettings", "Tasks", "User", "WriterBatch", "WriterBatchItem",
 ]

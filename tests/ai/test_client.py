@@ -76,6 +76,32 @@ def test_persistent_500_gives_up_with_a_clear_message(server):
     assert len(server.posts("/chat/completions")) == 4
 
 
+HTML_PAGE = "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+
+
+def test_a_200_answer_with_an_html_body_is_retried(server):
+    # A proxy in front of an OpenAI-compatible server answers 200 with its HTML error page: the SDK hands back the
+    # raw text for a non-JSON content type; it is an unreadable answer, retried like a 5xx.
+    server.chat.append(Reply(body=HTML_PAGE, content_type="text/html"))
+    server.reply_json({"ok": 1})
+    res = ask(conn(server, "p-html"))
+    assert (res.text, res.attempts) == ('{"ok": 1}', 2)
+
+
+def test_html_answers_only_give_up_with_a_clear_message(server):
+    for _ in range(4):
+        server.chat.append(Reply(body=HTML_PAGE, content_type="text/html; charset=utf-8"))
+    with pytest.raises(AIProviderError, match="not JSON") as info:
+        ask(conn(server, "p-html-4"))
+    assert info.value.kind == "bad_response" and info.value.attempts == 4
+
+
+def test_an_html_answer_to_an_image_request_is_retried(server):
+    server.images.append(Reply(body=HTML_PAGE, content_type="text/html"))
+    got = client.image(conn(server, "p-html-img"), model="dall-e-3", prompt="a cat")
+    assert got.data == PNG_1X1 and len(server.posts("/images/generations")) == 2
+
+
 def test_persistent_429_says_rate_limited(server):
     server.fail(429, times=4, headers={"Retry-After": "0"})
     with pytest.raises(AIProviderError, match="rate-limiting us; tried 4 times"):

@@ -273,3 +273,26 @@ def test_all_images_failing_charges_nothing(rt, fake, world):
     with rt.transaction() as s:
         row = s.scalars(select(Images).where(Images.content_id == cid)).one()
     assert row.status == ImageStatus.failed and balance(rt, world) == 1000 - spent
+
+
+def test_all_images_failing_writes_no_ledger_row_so_the_same_job_key_retries(rt, fake, world):
+    # "Charges nothing" checked by the balance alone let a 0-credit deduction under the job's key through, and a
+    # retry with that key then returned the failed run's result instead of generating.
+    cid = content(rt, world)
+    fake.reply_json({"featured_prompt": "A runner", "in_article_prompts": []})
+    engine.generate_image_prompts(rt, world.actor, content_id=cid)
+    fake.fail(500, times=4, queue="images")
+    with pytest.raises(AIProviderError, match="keeps failing"):
+        engine.generate_images(rt, world.actor, content_id=cid, job_key="run-3:images")
+    key_like = "generate_images:%:run-3:images"
+    with rt.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(CreditTransaction)
+                        .where(CreditTransaction.idempotency_key.like(key_like))) == 0
+    before = balance(rt, world)
+    again = engine.generate_images(rt, world.actor, content_id=cid, job_key="run-3:images")
+    assert not again.replayed and again.credits > 0 and balance(rt, world) == before - again.credits
+    with rt.transaction() as s:
+        assert s.scalars(select(Images.status).where(Images.content_id == cid)).one() == ImageStatus.generated
+        amounts = s.scalars(select(CreditTransaction.amount)
+                            .where(CreditTransaction.idempotency_key.like(key_like))).all()
+    assert amounts == [-again.credits]

@@ -1,13 +1,16 @@
 """Every AI function end to end through the engine, the real openai client and the fake server, on both databases."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from core.ai import engine
 from core.ai import settings as ai_settings
 from core.config import settings
+from core.errors import LimitExceeded
+from core.planner import clusters as planner_clusters
 from db.enums import ContentStructure, ContentType, IdeaStatus, ImageStatus, ImageType, KeywordStatus, TaskStatus
-from db.models import Clusters, Content, ContentIdeas, CreditUsageLog, Images, Keywords, Sector, Tasks
+from db.models import Account, Clusters, Content, ContentIdeas, CreditUsageLog, Images, Keywords, Plan, Sector, Tasks
 from tests.ai.helpers import balance, cluster, content, keywords, task
 
 
@@ -58,6 +61,33 @@ def test_auto_cluster_extends_an_existing_cluster_in_batches(rt, fake, world):
         assert s.get(Clusters, existing).keywords_count == 6
 
 
+def test_auto_cluster_says_so_when_it_restores_a_deleted_cluster_and_keeps_the_plan_limit(rt, fake, world):
+    # The AI returned the name of a cluster the user had deleted: it came back, counted as "extended", unsaid.
+    gone = cluster(rt, world, name="Trail shoes", kws=("old shoe",))
+    with rt.transaction() as s:
+        planner_clusters.delete(s, world.actor, cluster_ids=[gone])
+    ids = keywords(rt, world, ["trail shoes", "hydration vest"])
+    fake.reply_json({"clusters": [{"name": "Trail shoes", "keywords": ["trail shoes"]},
+                                  {"name": "Carrying gear", "keywords": ["hydration vest"]}]})
+    res = engine.auto_cluster(rt, world.actor, sector_id=world.sector_id, keyword_ids=ids)
+    assert res.created["clusters_restored"] == [gone] and res.created["clusters_extended"] == []
+    assert "1 deleted cluster(s) of the same name were restored for them: “Trail shoes”" in res.message
+    with rt.transaction() as s:
+        tight = Plan(name="Two clusters", slug=f"two-clusters-{world.account_id}", max_clusters=2)
+        s.add(tight)
+        s.flush()
+        s.get(Account, world.account_id).plan_id = tight.id  # its own plan: the module's accounts share "agency"
+        planner_clusters.delete(s, world.actor, cluster_ids=[gone])
+    more = keywords(rt, world, ["running belt", "rain jacket"])
+    fake.reply_json({"clusters": [{"name": "Belts", "keywords": ["running belt"]},
+                                  {"name": "Jackets", "keywords": ["rain jacket"]}]})
+    with pytest.raises(LimitExceeded, match="allows 2 clusters"):
+        engine.auto_cluster(rt, world.actor, sector_id=world.sector_id, keyword_ids=more)
+    with rt.transaction() as s:
+        assert s.scalar(select(func.count()).where(Clusters.account_id == world.account_id,
+                                                   Clusters.deleted_at.is_(None))) == 1
+
+
 def test_generate_ideas_creates_new_ideas_for_the_cluster(rt, fake, world):
     cid = cluster(rt, world, kws=("trail shoes", "waterproof trail shoes"))
     fake.reply_json({"ideas": [
@@ -106,7 +136,7 @@ def test_generate_content_writes_a_sanitized_draft_and_completes_the_task(rt, fa
     assert c.status == "draft" and c.task_id == tid and t.status == TaskStatus.completed
     log = _log(rt, res.usage_log_id)
     assert (log.related_object_type, log.related_object_id, log.tokens_output) == ("task", tid, 3000)
-    assert log.cost_usd > 0
+    assert (log.model_used, str(log.cost_usd)) == ("gpt-4o-mini", "0.001935")  # 900 × $0.15 + 3,000 × $0.60 per 1M
 
 
 def test_generate_image_prompts_plans_featured_and_n_in_article(rt, fake, world):

@@ -68,8 +68,8 @@ def test_a_reasoning_model_without_capabilities_is_refused_with_a_hint(rt, fake,
     with pytest.raises(AIProviderError) as info:
         _cluster(rt, fake, world)
     assert "HTTP 400" in str(info.value) and "Use 'max_completion_tokens' instead" in str(info.value)
-    assert str(info.value).endswith('an admin can set its capabilities on the “AI providers & models” screen, e.g. '
-                                    '{"max_tokens_param": "max_completion_tokens", "temperature": false}.')
+    assert str(info.value).endswith('ask the platform team to set its capabilities on the “AI providers & models” '
+                                    'screen, e.g. {"max_tokens_param": "max_completion_tokens", "temperature": false}.')
     text_model("gpt-5.1", capabilities={"max_tokens_param": "max_completion_tokens"})  # the temperature still sent
     with pytest.raises(AIProviderError, match="'temperature' does not support 0.3"):
         _cluster(rt, fake, world)

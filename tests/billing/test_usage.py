@@ -159,8 +159,8 @@ def test_by_site_model_user(session, data):
         ("Alpha", 60, Decimal("0.240000"), 3), ("=HYPERLINK(1)", 40, Decimal("0.200000"), 1),
         (usage.NO_SITE, 5, Decimal("0.002500"), 1)]
     assert _groups(usage.by_model(session, data["owner"], **kw)) == [
-        ("gpt-4o", 70, Decimal("0.350000"), 2), ("dall-e-3", 20, Decimal("0.080000"), 1),
-        ("gpt-4o-mini", 10, Decimal("0.010000"), 1), ("+cmd", 5, Decimal("0.002500"), 1)]
+        ("GPT-4o", 70, Decimal("0.350000"), 2), ("DALL·E 3 (quality)", 20, Decimal("0.080000"), 1),
+        ("GPT-4o mini", 10, Decimal("0.010000"), 1), ("+cmd", 5, Decimal("0.002500"), 1)]  # by display name
     assert _groups(usage.by_user(session, data["owner"], **kw)) == [
         ("admin@a.example", 45, Decimal("0.202500"), 2), ("owner@a.example", 40, Decimal("0.160000"), 2),
         (usage.NO_USER, 20, Decimal("0.080000"), 1)]

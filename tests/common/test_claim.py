@@ -253,8 +253,9 @@ def _unfenced_claim(rt: Runtime, site_id: int, w: Claimer) -> list[int]:
         ids = list(s.scalars(select(AutomationRun.id).where(*_due(site_id), AutomationRun.claimed_by.is_(None))
                              .order_by(AutomationRun.id).limit(BATCH)))
         time.sleep(0.005)
-        s.execute(update(AutomationRun).where(AutomationRun.id.in_(ids))
-                  .values(claimed_by=w.owner, lease_until=utcnow() + LEASE, status=RunStatus.running))
+        for run_id in sorted(ids):  # one row at a time, in id order: the racers wait on each other, never deadlock
+            s.execute(update(AutomationRun).where(AutomationRun.id == run_id)
+                      .values(claimed_by=w.owner, lease_until=utcnow() + LEASE, status=RunStatus.running))
         return ids
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.planner import keyword_import as ki
-from db.models import IndustrySector, Keywords, Sector, Site
+from db.models import IndustrySector, Keywords, Sector, SeedKeyword, Site
 from tests import factories as f
 
 SEMRUSH = Path(__file__).resolve().parents[3] / "shared" / "data" / "semrush_kmt_wordpress_broad-match_us_2026-04-24.csv"
@@ -86,6 +86,11 @@ def run(session: Session, w: dict, data, *, actor=None, name: str = "kw.csv", **
     """Import `data` into the world's sector with the given ImportOptions."""
     return ki.run_import(session, actor or w["owner"], site_id=w["site"].id, sector_id=w["sector"].id, data=data,
                          name=name, options=ki.ImportOptions(**options))
+
+
+def library_rows(session: Session) -> list[tuple]:
+    """Every row of the global keyword library, as plain values (to compare before and after)."""
+    return [tuple(r) for r in session.execute(select(SeedKeyword.__table__).order_by(SeedKeyword.id))]
 
 
 def stored(session: Session, sector_id: int) -> dict[str, Keywords]:

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +34,7 @@ class Reply:
     body: object = None  # dict/list → JSON; str or bytes → sent as-is (broken JSON bodies, files)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow provider)
+    content_type: str = "application/json"  # text/html: a proxy's error page answered with status 200
 
 
 @dataclass
@@ -82,6 +84,9 @@ class FakeAI:
         self.image_mode = "b64_json"  # or "url": the answer when no response_format is asked for
         self.image_url: str | None = None  # the link a "url" answer carries (default: a file this server serves)
         self.files: dict[str, File] = {}
+        # chat requests → a reply chosen from the request (concurrent runs: answer by what the prompt asks);
+        # None from it falls back to the queue
+        self.chat_responder: Callable[[dict], Reply | None] | None = None
         self._server: ThreadingHTTPServer | None = None
 
     # --- scripting ------------------------------------------------------------------------------------------
@@ -157,6 +162,7 @@ class FakeAI:
             self.default_delay = 0.0
             self.image_mode, self.image_url = "b64_json", None
             self.files.clear()
+            self.chat_responder = None
 
     def __enter__(self) -> FakeAI:
         return self.start()
@@ -229,7 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.requests.append(rec)
         return rec
 
-    def _send(self, reply: Reply, rec: Recorded, content_type: str = "application/json") -> None:
+    def _send(self, reply: Reply, rec: Recorded, content_type: str | None = None) -> None:
+        content_type = content_type or reply.content_type
         if reply.delay:
             time.sleep(reply.delay)
         if isinstance(reply.body, bytes):
@@ -290,7 +297,8 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/v1/chat/completions":
                 refusal = fake._chat_refusal(body)
                 default = Reply(status=500, body={"error": {"message": "no scripted chat reply"}})
-                self._send(refusal or fake._next(fake.chat, default), rec)
+                chosen = fake.chat_responder(body) if fake.chat_responder and isinstance(body, dict) else None
+                self._send(refusal or chosen or fake._next(fake.chat, default), rec)
             elif path == "/v1/images/generations":
                 self._send(fake._next(fake.images, fake._default_image(body)), rec)
             elif path == "/runware":

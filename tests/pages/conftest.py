@@ -21,6 +21,7 @@ from db.enums import Role
 from db.models import User
 from tests.ai.helpers import API_KEY
 from tests.fakes.openai_server import FakeAI
+from ui_text import shown
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 OWNER_EMAIL = "owner@example.com"
@@ -161,8 +162,9 @@ def finish_job(at: AppTest, key: str) -> AppTest:
 
 
 def texts(elements) -> list[str]:
-    """The values of alerts or headings (st.error, st.success, st.title …)."""
-    return [e.value for e in elements]
+    """The values of alerts or headings (st.error, st.success, st.title …) as a person reads them: names in them are
+    escaped Markdown (ui.md), the escapes are taken off here."""
+    return [shown(e.value) for e in elements]
 
 
 def in_navigation(at: AppTest, page: str) -> bool:

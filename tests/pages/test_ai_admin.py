@@ -101,8 +101,8 @@ def test_test_connection_against_a_loopback_server(app_db, page, fake):
     assert [r.path for r in fake.requests] == ["/v1/models"]
     at = _save_provider(at, "openai", key="sk-wrong-key-000000")
     click(at, "provider_test_openai")
-    assert texts(at.error) == ["The AI provider openai refused the API key (HTTP 401). An admin can check the key "
-                               "on the “AI providers & models” screen."]
+    assert texts(at.error) == ["The AI provider openai refused the API key (HTTP 401). Ask the platform team (the "
+                               "team running this dashboard) to check the key on the “AI providers & models” screen."]
 
 
 def test_add_model_then_make_it_default_and_back(app_db, page):

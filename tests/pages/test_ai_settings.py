@@ -6,6 +6,7 @@ import pytest
 from core.ai import settings as ai_settings
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
+from ui_text import shown
 
 PAGE = "pages/ai_settings.py"
 DEFAULTS = {"ai_temperature": 0.7, "ai_max_tokens": 8192, "ai_quality_tier": "quality",
@@ -34,7 +35,7 @@ def _shown(at) -> dict:
 
 def test_tiers_show_credits_per_image_and_defaults_are_shown(app_db, page):
     assert _shown(page) == DEFAULTS
-    assert page.radio(key="ai_quality_tier").options == [
+    assert [shown(o) for o in page.radio(key="ai_quality_tier").options] == [  # radio options are Markdown
         "Basic (1 credit/image) – Fast, simple", "Quality (5 credits/image) – Balanced",
         "Premium (15 credits/image) – Best quality"]
     assert "More focused ←→ More creative" in texts(page.caption)

@@ -60,8 +60,8 @@ def _ai_estimate(at, balance: int) -> int:
     click(at, "cl_ai_estimate")
     shown = (texts(at.info) + texts(at.error))[-1]
     found = re.fullmatch(rf"Estimated cost: up to (\d+) credits for 7 keyword\(s\) — 1 AI call\(s\) on gpt-4o-mini\. "
-                         rf"Balance: {balance:,} credits\.( Not enough credits: the platform team tops up accounts "
-                         rf"on the Credits screen\.)?", shown)
+                         rf"Balance: {balance:,} credits\.( Not enough credits: ask the platform team \(the team "
+                         rf"running this dashboard\) to top up the account\.)?", shown)
     assert found, shown
     estimate = int(found.group(1))
     assert estimate > 0 and at.button(key="cl_ai_run").label == f"Run AI clustering (up to {estimate:,} credits)"
@@ -166,7 +166,8 @@ def test_ai_errors_are_messages(app_db, world, fake):
     _keywords(app_db, world, ["a keyword", "another keyword"])
     at = _page(app_db)
     click(at, "cl_ai_estimate")
-    assert texts(at.error) == ["Provider “OpenAI” has no API key. An admin can set it on the “AI providers & models” screen."]
+    assert texts(at.error) == ["Provider “OpenAI” has no API key. Ask the platform team (the team running this "
+                               "dashboard) to set one on the “AI providers & models” screen."]
     configure(app_db.rt, fake)
 
 
@@ -219,8 +220,8 @@ def test_ai_clustering_needs_the_estimated_credits(app_db, world, fake):
         _set_balance(app_db, 0)
         at = _page(app_db)
         _ai_estimate(at, 0)
-        assert texts(at.error)[-1].endswith("Not enough credits: the platform team tops up accounts on the Credits "
-                                            "screen.")
+        assert texts(at.error)[-1].endswith("Not enough credits: ask the platform team (the team running this "
+                                            "dashboard) to top up the account.")
         assert at.button(key="cl_ai_run").disabled
         # An estimate made while the balance sufficed, spent elsewhere before the click: the run refuses.
         _set_balance(app_db, funded)
@@ -228,8 +229,8 @@ def test_ai_clustering_needs_the_estimated_credits(app_db, world, fake):
         _set_balance(app_db, 0)
         click(at, "cl_ai_run")
         finish_job(at, JOB)
-        assert texts(at.error) == [f"This needs {estimate} credits but the account has 0. The platform team tops up "
-                                   "accounts on the Credits screen."]
+        assert texts(at.error) == [f"This needs {estimate} credits but the account has 0. Ask the platform team (the "
+                                   "team running this dashboard) to top up the account."]
         assert fake.requests == [] and _clusters(app_db, world) == {} and app_db.balance() == 0
     finally:
         _set_balance(app_db, funded)

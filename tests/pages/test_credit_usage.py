@@ -1,8 +1,11 @@
-"""Credit usage and credits screens: charts from SQL aggregates, filters, keyset "load more", adding credits (platform
-admins only: the system account's owner for any account they choose, a developer for the sidebar's account; customer
-owners and admins read their ledger), and editors kept out."""
+"""Credit usage and credits screens: charts from SQL aggregates (days in the time zone of the sites in view, operations
+and models by display name, round dollar ticks, nothing overlapping), filters, keyset "load more", adding credits
+(platform admins only: the system account's owner for any account they choose, a developer for the sidebar's
+account; customer owners and admins read their ledger), and editors kept out."""
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +19,7 @@ from core.billing import credits
 from core.identity import auth, sites
 from db.enums import Role
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
+from ui_text import shown
 
 USAGE, CREDITS = "pages/credit_usage.py", "pages/credits.py"
 PAGES = Path(__file__).resolve().parents[2] / "pages"
@@ -24,11 +28,11 @@ SMALL = 55  # one-credit calls on Beta: with the three below, more rows than one
 
 @pytest.fixture(scope="module")
 def world(app_db):
-    """Sites Alpha and Beta; 1,000 credits; three priced calls on Alpha and 55 one-credit calls on Beta in the last
-    days, and a 7-credit call 40 days ago; an admin, an editor and a viewer."""
+    """Sites Alpha (New York) and Beta (London); 1,000 credits; three priced calls on Alpha and 55 one-credit calls
+    on Beta in the last days, and a 7-credit call 40 days ago; an admin, an editor and a viewer."""
     st.cache_data.clear()  # the other backend's run may have cached numbers for the same ids and dates
-    alpha = app_db.add_site("Alpha", sectors=("Coffee",))
-    beta = app_db.add_site("Beta", sectors=("Tea",))
+    alpha = app_db.add_site("Alpha", sectors=("Coffee",), timezone="America/New_York")
+    beta = app_db.add_site("Beta", sectors=("Tea",), timezone="Europe/London")
     for role in (Role.admin, Role.editor, Role.viewer):
         app_db.add_user(f"usage-{role.value}@example.com", role, site_ids=(alpha,) if role != Role.admin else ())
     now = datetime.now(UTC)
@@ -62,9 +66,9 @@ def test_usage_page_draws_the_charts(app_db, world):
     assert _metrics(at) == {"Credits used": f"{60 + SMALL:,}", "Cost (USD)": "$0.30", "AI calls": str(3 + SMALL),
                             "Balance now": f"{1000 - 67 - SMALL:,}"}
     charts = at.get("plotly_chart")
-    assert len(charts) == 5  # per day by operation, by site, by model, by user, balance over time
+    assert len(charts) == 3  # per day by operation, the breakdown (by site, model or user), balance over time
     costliest = at.container(key="usage_costliest").dataframe[0].value
-    assert list(costliest["Credits"][:3]) == [30, 20, 10] and list(costliest["What"][:1]) == ["task"]
+    assert list(costliest["Credits"][:3]) == [30, 20, 10] and list(costliest["What"][:1]) == ["Task"]
     assert _rows(at) == 50
     assert at.get("download_button")
 
@@ -82,6 +86,78 @@ def test_site_and_date_filters(app_db, world):
     at.date_input(key="usage_dates").set_value((today - timedelta(days=400), today)).run()
     assert texts(at.error) == ["Pick at most 366 days at a time (this range has 401)."]
     assert not at.get("plotly_chart")
+
+
+def _days_caption(at) -> str:
+    """The caption that says which days and sites the numbers are for, as a person reads it."""
+    return next(shown(c) for c in texts(at.caption) if shown(c).startswith("Days in"))
+
+
+def _figures(at) -> dict[str, dict]:
+    """The page's plotly figures by title: the JSON the browser draws."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return {spec["layout"]["title"]["text"]: spec for spec in specs}
+
+
+def test_days_are_counted_in_the_time_zone_of_the_sites_in_view(app_db, world):
+    at = go(login(), USAGE)  # the sidebar has picked Alpha (New York); the filter picks Beta (London)
+    assert _days_caption(at).startswith("Days in UTC: the sites lie in different time zones")
+    at.multiselect(key="usage_sites").set_value([world["beta"]]).run()
+    assert _days_caption(at) == "Days in Europe/London · Beta · the balance is the whole account's"
+    assert "When (Europe/London)" in at.container(key="usage_rows_table").dataframe[0].value.columns
+    at.multiselect(key="usage_sites").set_value([world["alpha"]]).run()
+    assert _days_caption(at) == "Days in America/New_York · Alpha · the balance is the whole account's"
+    at.multiselect(key="usage_sites").set_value([world["alpha"], world["beta"]]).run()
+    assert _days_caption(at).startswith("Days in UTC: the sites lie in different time zones (pick sites of one")
+
+
+def test_operations_and_models_appear_by_their_display_names(app_db, world):
+    at = go(login(), USAGE)
+    per_day = _figures(at)["Credits per day by operation"]
+    assert [t["name"] for t in per_day["data"]] == [  # most credits first
+        "Idea generation", "Content generation", "Image generation", "Keyword clustering"]
+    at.segmented_control(key="usage_by").set_value("model").run()
+    by_model = _figures(at)["Credits and USD by model"]
+    assert by_model["data"][0]["y"] == ["GPT-4o mini", "GPT-4o", "DALL·E 3 (quality)"]
+    at.multiselect(key="usage_sites").set_value([world["alpha"]]).run()  # its three rows
+    rows = at.container(key="usage_rows_table").dataframe[0].value
+    assert list(rows["Operation"]) == ["Keyword clustering", "Image generation", "Content generation"]
+    assert list(rows["Model"]) == ["GPT-4o mini", "DALL·E 3 (quality)", "GPT-4o"]
+
+
+def test_no_stored_operation_id_is_shown(app_db, world):
+    at = go(login(), USAGE)
+    shown_text = [t["name"] for t in _figures(at)["Credits per day by operation"]["data"]]
+    for by in ("site", "model", "user"):
+        at.segmented_control(key="usage_by").set_value(by).run()
+        shown_text += _figures(at)[f"Credits and USD by {by}"]["data"][0]["y"]
+    shown_text += list(at.container(key="usage_rows_table").dataframe[0].value["Operation"])
+    shown_text += list(at.container(key="usage_costliest").dataframe[0].value["What"])
+    assert not [t for t in shown_text if re.search(r"[a-z]+_[a-z]+", t)]
+    assert "Task" in shown_text
+
+
+def test_dollar_axes_step_in_round_amounts_with_cents(app_db, world):
+    at = go(login(), USAGE)
+    layout = _figures(at)["Credits and USD by site"]["layout"]  # Alpha $0.24, Beta $0.055
+    usd, used = layout["xaxis2"], layout["xaxis"]
+    assert (usd["title"]["text"], usd["tickformat"], usd["dtick"], usd["tick0"]) == ("USD", "$,.2f", 0.1, 0)
+    assert (used["title"]["text"], used["tickformat"], used["dtick"]) == ("Credits", ",d", 20)  # 60 and 55
+    today = datetime.now(UTC).date()  # only the call of 40 days ago: $0.007, steps of a fifth of a cent
+    at.date_input(key="usage_dates").set_value((today - timedelta(days=45), today - timedelta(days=35))).run()
+    usd = _figures(at)["Credits and USD by site"]["layout"]["xaxis2"]
+    assert (usd["tickformat"], usd["dtick"]) == ("$,.3f", 0.002)
+
+
+def test_labels_and_legends_leave_each_other_room(app_db, world):
+    at = go(login(), USAGE)
+    legend = _figures(at)["Credits per day by operation"]["layout"]["legend"]
+    assert (legend["orientation"], legend["yanchor"], legend["y"] >= 1) == ("h", "bottom", True)  # above the bars
+    at.segmented_control(key="usage_by").set_value("user").run()
+    by_user = _figures(at)["Credits and USD by user"]
+    assert [t["orientation"] for t in by_user["data"]] == ["h", "h"]  # e-mails along the bars, never rotated
+    assert by_user["data"][0]["y"] == ["owner@example.com"]
+    assert by_user["layout"]["showlegend"] is False and by_user["layout"]["yaxis"]["automargin"] is True
 
 
 def test_load_more_pages_through_the_rows(app_db, world):
@@ -211,3 +287,17 @@ def test_a_developer_tops_up_the_account_picked_in_the_sidebar(app_db, world):
     click(at, "grant_submit")
     assert texts(at.success) == ["+90 credits (purchase) added to the ledger of “Picked Co”."]
     assert _metrics(at)["Balance"] == "100 credits" == f"{_balance_of(app_db, customer)} credits"
+
+
+def test_names_in_the_charts_are_text_not_markup(app_db, world):
+    # Plotly draws <b>, <i>, <a href> … of a label; a site's or a person's name must show as typed.
+    _customer(app_db, "Markup Co", "markup@example.com", Role.owner, opening=100)
+    with app_db.tx() as s:
+        owner = app_db.actor(s, "markup@example.com")
+        site = sites.create_site(s, owner, name="<b>Bold</b> & Co")
+        credits.charge(s, owner, credits=5, idempotency_key="markup-1", description="clustering",
+                       usage=credits.Usage(operation_type="clustering", model_used="gpt-4o", cost_usd=Decimal("0.01"),
+                                           site_id=site.id))
+    at = go(login("markup@example.com", PASSWORD), USAGE)
+    assert _figures(at)["Credits and USD by site"]["data"][0]["y"] == ["&lt;b&gt;Bold&lt;/b&gt; &amp; Co"]
+    assert _days_caption(at) == "Days in UTC · all sites · the balance is the whole account's"

@@ -7,7 +7,7 @@ from core.identity import sites
 from core.planner import clusters, keyword_edits, keywords
 from core.planner.keywords import KeywordFilter
 from db.enums import Role
-from tests.pages.conftest import PASSWORD, click, go, login, texts
+from tests.pages.conftest import PASSWORD, click, finish_job, go, login, texts
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,8 @@ def test_bulk_delete_selected_then_restore_all_deleted(app_db, kw_site):
     click(at, "kw_bulk_apply")
     assert texts(at.warning) == ["Tick the confirmation to act on every filtered keyword."]
     at.checkbox(key="kw_bulk_confirm").check()
-    click(at, "kw_bulk_apply")
+    click(at, "kw_bulk_apply")  # the filtered set: a background job with a progress bar, then the message
+    finish_job(at, "kw_bulk_job")
     assert texts(at.success) == ["Restore: 2 keywords changed."]
     assert set(doomed) <= {r.keyword for r in _keywords(app_db, kw_site)}
 

@@ -84,7 +84,8 @@ def test_developer_picks_an_account_first(app_db, world):
     assert not at.exception
     assert at.session_state["scope_account_id"] == other_id
     assert at.session_state.get("scope_site_id") is None
-    assert "No active site." in texts(at.sidebar.caption)
+    assert texts(at.sidebar.caption) == [
+        "This account has no active site yet. Create one under Admin → Sites & sectors."]
     go(at, "pages/users.py")  # the developer now manages Zeta's users
     assert at.dataframe[0].value["E-mail"].tolist() == ["zeta@example.com"]
 

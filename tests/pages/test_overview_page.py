@@ -39,5 +39,6 @@ def test_counts_for_sector_and_whole_site(app_db):
 def test_user_without_sites_gets_a_hint(app_db):
     app_db.add_user("lonely@example.com", Role.viewer)
     at = login("lonely@example.com", PASSWORD)
-    assert texts(at.info) == ["There is no active site to show yet. Ask an admin to give you access to a site."]
+    assert texts(at.info) == [
+        "No site is shared with you yet. Ask an owner or admin of your account for access to one."]
     assert not at.metric

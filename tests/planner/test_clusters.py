@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import tenancy
-from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from core.errors import AccessDenied, Conflict, LimitExceeded, NotFound, ValidationFailed
 from core.planner import clusters, ideas, keyword_edits
-from db.enums import ClusterStatus, IdeaStatus, KeywordStatus, Role
-from db.models import Clusters, ContentIdeas, Keywords, Tasks
+from db.enums import ClusterRole, ClusterStatus, IdeaStatus, KeywordStatus, Role
+from db.models import Clusters, Content, ContentClusterMap, ContentIdeas, Keywords, Plan, Tasks
 from tests import factories as f
 
 
@@ -78,6 +78,53 @@ def test_merge_moves_keywords_ideas_and_tasks_and_deletes_sources(w):
     assert _fresh(w, Clusters, src1).deleted_at is not None and _fresh(w, Clusters, src2).keywords_count == 0
     assert w.s.get(ContentIdeas, idea.id).keyword_cluster_id == target and w.s.get(Tasks, task_id).cluster_id == target
     assert [r.id for r in clusters.list_clusters(w.s, w.actor, sector_id=w.sector.id).rows] == [target]
+
+
+def test_merge_moves_content_cluster_maps_without_duplicating_them(w):
+    target = _cluster(w, "Target")
+    src1, src2 = _cluster(w, "Source one"), _cluster(w, "Source two")
+    ctx = {"account": w.acct, "site": w.site, "sector": w.sector}
+    content = f.tenant_row(w.s, Content, ctx)
+    other = Content(account_id=w.acct.id, site_id=w.site.id, sector_id=w.sector.id, title="Other", content_html="")
+    w.s.add(other)
+    w.s.flush()
+    scope = {"account_id": w.acct.id, "site_id": w.site.id, "sector_id": w.sector.id}
+    maps = [ContentClusterMap(**scope, content_id=content.id, cluster_id=target, role=ClusterRole.hub),
+            ContentClusterMap(**scope, content_id=content.id, cluster_id=src1, role=ClusterRole.hub),  # a duplicate
+            ContentClusterMap(**scope, content_id=other.id, cluster_id=src1, role=ClusterRole.hub),
+            ContentClusterMap(**scope, content_id=other.id, cluster_id=src2, role=ClusterRole.hub),  # dup of the above
+            ContentClusterMap(**scope, content_id=content.id, cluster_id=src2, role=ClusterRole.supporting)]
+    w.s.add_all(maps)
+    w.s.flush()
+    clusters.merge(w.s, w.actor, source_ids=[src1, src2], target_id=target)
+    w.s.expire_all()
+    left = sorted((m.content_id, m.cluster_id, str(m.role)) for m in w.s.scalars(select(ContentClusterMap)))
+    assert left == sorted([(content.id, target, "hub"), (other.id, target, "hub"),
+                           (content.id, target, "supporting")])
+
+
+def _plan_allows(w, n: int) -> None:
+    w.s.get(Plan, w.acct.plan_id).max_clusters = n
+    w.s.flush()
+
+
+def test_the_plans_max_clusters_holds_for_create_split_and_restore(w):
+    _plan_allows(w, 2)
+    a = _cluster(w, "Alpha", {"a1": (1, 1), "a2": (1, 1)})
+    _cluster(w, "Beta")
+    with pytest.raises(LimitExceeded, match="allows 2 clusters; the account has 2"):
+        clusters.create(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, name="Gamma")
+    kid = w.s.scalars(select(Keywords.id).where(Keywords.cluster_id == a)).first()
+    with pytest.raises(LimitExceeded):
+        clusters.split(w.s, w.actor, cluster_id=a, keyword_ids=[kid], name="Split off")
+    clusters.delete(w.s, w.actor, cluster_ids=[a])
+    _cluster(w, "Gamma")  # the deleted one freed its place
+    with pytest.raises(LimitExceeded):
+        clusters.restore(w.s, w.actor, cluster_ids=[a])
+    with pytest.raises(LimitExceeded):  # creating the deleted one's name restores it: a new place, refused too
+        clusters.create(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id, name="Alpha")
+    live = w.s.scalar(select(func.count()).where(Clusters.account_id == w.acct.id, Clusters.deleted_at.is_(None)))
+    assert live == 2
 
 
 def test_merge_refuses_other_sectors_and_nothing_to_merge(w):

@@ -11,13 +11,14 @@ from sqlalchemy import func, select
 
 from core.common import uow
 from core.errors import AccessDenied, LimitExceeded, NotFound, ValidationFailed
-from core.planner import clusters, keyword_edits
+from core.planner import clusters, keyword_edits, library
 from core.planner import keyword_import as ki
 from db.base import utcnow
 from db.enums import Role
 from db.models import Account, Clusters, Keywords, Plan, SeedKeyword
 from tests import factories as f
 from tests.fakes import keyword_files as kf
+from tests.requires import require
 
 
 @pytest.fixture
@@ -28,9 +29,12 @@ def world(session):
 run, stored = kf.run, kf.stored
 
 
-@pytest.mark.skipif(not kf.SEMRUSH.is_file(), reason="the shared Semrush export is not beside the repository")
 def test_real_semrush_export(session, world):
+    require(kf.SEMRUSH.is_file(), f"the shared Semrush export {kf.SEMRUSH}")
     isec = kf.industry_sector(session, world["site"], world["sector"])
+    curated = library.create_seed(session, f.platform_admin(session), industry_sector_id=isec.id,
+                                  keyword="WordPress News", volume=1)
+    library_before = kf.library_rows(session)
     progress: list[ki.Progress] = []
     report = ki.run_import(session, world["owner"], site_id=world["site"].id, sector_id=world["sector"].id,
                            data=kf.SEMRUSH, on_progress=progress.append)
@@ -44,11 +48,11 @@ def test_real_semrush_export(session, world):
     assert (news.volume, news.difficulty, news.cpc, news.intent) == (40500, 40, Decimal("3.01"), "informational")
     assert news.attributes["serp_features"] == ["Top stories", "Related searches"]
     assert len(news.attributes["trend"]) == 12 and news.status.value == "new" and news.deleted_at is None
-    seed = session.get(SeedKeyword, news.seed_keyword_id)
-    assert (seed.industry_sector_id, seed.keyword_norm, seed.volume, seed.attributes) == (
-        isec.id, "wordpress news", 40500, {})
+    # Linked to the curated library keyword, which the import leaves as it was; no library keyword is added.
+    assert news.seed_keyword_id == curated.id and kf.library_rows(session) == library_before
     assert session.scalar(select(func.count()).where(Keywords.sector_id == world["sector"].id,
-                                                     Keywords.seed_keyword_id.is_(None))) == 0
+                                                     Keywords.seed_keyword_id.is_not(None))) == 1
+    assert "1 keyword(s) are linked to the same keyword in the industry sector's keyword library" in report.notes[-1]
     multi = session.scalars(select(Keywords.intent).where(Keywords.sector_id == world["sector"].id,
                                                           Keywords.intent.like("%,%"))).first()
     assert multi in ("informational, transactional", "informational, commercial", "navigational, transactional",
@@ -61,7 +65,7 @@ def test_real_semrush_export(session, world):
 @pytest.mark.parametrize(("data", "source", "expect"), [
     (kf.AHREFS, "Ahrefs", {"wordpress hosting": (18000, 72, Decimal("12.50"), "commercial, informational"),
                            "best wordpress themes": (4200, 45, Decimal("1.10"), "informational"),
-                           "wp engine login": (900, 3, None, "navigational, branded")}),
+                           "wp engine login": (900, 3, None, "navigational")}),
     (kf.GKP, "Google Keyword Planner", {"wordpress website builder": (1000, None, None, None),
                                         "wordpress plugins": (10000, None, None, None),
                                         "wordpress for beginners": (100, None, None, None),
@@ -92,13 +96,14 @@ def test_google_keyword_planner_details(session, world):
     assert "Lines 1–2 before the header were skipped (titles)." in report.notes
 
 
-def test_ahrefs_intent_columns_become_one_intent():
+def test_ahrefs_intent_columns_become_one_intent_and_two_flags():
     data = kf.csv_bytes(["Keyword", "Volume", "Informational", "Commercial", "Branded", "Local"],
                         [["wp engine pricing", "900", "true", "true", "true", "false"],
-                         ["wordpress", "90K", "false", "false", "false", "false"]])
+                         ["wordpress", "90K", "false", "false", "false", ""]])
     p = ki.preview(data)
     assert [(r["keyword"], r["volume"], r["intent"], r["attributes"]) for r in p.rows] == [
-        ("wp engine pricing", 900, "informational, commercial, branded", {}), ("wordpress", 90000, None, {})]
+        ("wp engine pricing", 900, "informational, commercial", {"branded": True, "local": False}),
+        ("wordpress", 90000, None, {"branded": False})]
 
 
 def test_one_column_lists_with_and_without_header(session, world):
@@ -190,19 +195,34 @@ def test_explicit_mapping_and_unknown_headers(session, world):
     assert report.imported == 1 and stored(session, world["sector"].id)["wordpress kurs"].difficulty == 21
 
 
-def test_library_links_reuse_seed_keywords_across_sites(session, world):
+def test_a_customer_import_never_writes_the_global_library(session, world):
+    """The library is curated by platform admins: an import only links to its active keywords, read-only, and
+    what one customer imports (metrics included) stays in that customer's account."""
     isec = kf.industry_sector(session, world["site"], world["sector"])
-    run(session, world, kf.MOZ)
-    other_site = f.site(session, world["acct"])
-    other = {**world, "site": other_site, "sector": f.sector(session, other_site)}
+    admin = f.platform_admin(session)
+    curated = library.create_seed(session, admin, industry_sector_id=isec.id, keyword="yoast seo", volume=7)
+    hidden = library.create_seed(session, admin, industry_sector_id=isec.id, keyword="wordpress seo", volume=8)
+    library.set_active(session, admin, seed_ids=[hidden.id], active=False)
+    before = kf.library_rows(session)
+    for on_existing in ("update", "update", "skip"):  # new keywords, then updates, then skips
+        report = run(session, world, kf.MOZ, on_existing=on_existing)
+        assert kf.library_rows(session) == before, on_existing
+    assert not any("added to the industry sector's keyword library" in n for n in report.notes)
+    mine = stored(session, world["sector"].id)
+    assert {k: v.seed_keyword_id for k, v in mine.items()} == {
+        "wordpress seo": None, "yoast seo": curated.id, "wordpress seo plugin": None}  # disabled: not linked
+    assert mine["yoast seo"].volume == 6500 and session.get(SeedKeyword, curated.id).volume == 7
+    # Another customer of the same industry sector sees the curated library only, and links to nothing else.
+    stranger_acct = f.account(session)
+    stranger = f.owner_actor(session, stranger_acct)
+    assert [s.keyword for s in library.list_seeds(session, stranger, industry_sector_id=isec.id).rows] == ["yoast seo"]
+    other_site = f.site(session, stranger_acct)
+    other = {"site": other_site, "sector": f.sector(session, other_site), "owner": stranger}
     kf.industry_sector(session, other_site, other["sector"])
-    report = run(session, other, kf.MOZ)
-    assert not any("new keyword(s) were added" in n for n in report.notes)
-    seeds = session.scalars(select(SeedKeyword).where(SeedKeyword.industry_sector_id == isec.id,
-                                                      SeedKeyword.keyword_norm.in_(["wordpress seo", "yoast seo"])))
-    assert len(seeds.all()) == 2
-    a, b = stored(session, world["sector"].id), stored(session, other["sector"].id)
-    assert a["yoast seo"].seed_keyword_id == b["yoast seo"].seed_keyword_id is not None
+    run(session, other, kf.csv_bytes(["Keyword"], [["wordpress seo plugin"], ["yoast seo"]]))
+    theirs = stored(session, other["sector"].id)
+    assert (theirs["wordpress seo plugin"].seed_keyword_id, theirs["wordpress seo plugin"].volume) == (None, None)
+    assert (theirs["yoast seo"].seed_keyword_id, theirs["yoast seo"].volume) == (curated.id, None)
 
 
 def test_without_industry_sector_keywords_are_not_linked(session, world):

@@ -58,7 +58,35 @@ def test_utf16_without_bom_and_nul_bytes(session, world):
     bare = "Keyword\tVolume\nwordpress\t10\n".encode("utf-16-le")  # no byte-order mark
     assert ki.preview(bare).encoding == "utf-16-le"
     assert run(session, world, bare).imported == 1
-    rejected(session, world, b"Keyword,Volume\nwp\x00x,1\n", "line 2 holds a NUL byte")
+    # Read in the wrong encoding, half of every line is NUL: the file is refused, not stripped into nonsense.
+    err = rejected(session, world, bare, "line 1 holds NUL bytes", encoding="utf-8")
+    assert "binary file, or UTF-16 text" in str(err)
+
+
+def test_nul_characters_in_cells_are_removed_and_the_keywords_kept(session, world):
+    """PostgreSQL text cannot hold NUL (the COPY would fail), SQLite would store it: the cells lose their NULs, the
+    report says how many cells held one, and no keyword is lost — into an empty sector (COPY straight into the
+    table) and into one with keywords (COPY into a stage, then the merge)."""
+    data = kf.csv_bytes(["Keyword", "Volume", "Notes", "Attributes"],
+                        [["word\x00press hosting", "1\x0000", "fast\x00 and cheap", ""],
+                         ["wordpress themes", "90", "ok", '{"owner": "te\\u0000am"}'],
+                         ["\x00", "5", "a row with no keyword but its NUL", ""]])
+    for sector in (world["sector"], None):
+        if sector is None:  # the second round: a sector that has keywords already
+            world = {**world, "sector": f.sector(session, world["site"])}
+            run(session, world, kf.csv_bytes(["Keyword"], [["already here"]]))
+        report = run(session, world, data)
+        assert (report.rows, report.imported, report.skipped, report.nul_cells) == (3, 2, 1, 5)
+        assert ("5 cell(s) held NUL characters (\\0), which were removed; their keywords were imported."
+                in report.notes)
+        assert "nul_cells,5" in report.csv_text()
+        kws = stored(session, world["sector"].id)
+        hosting, themes = kws["wordpress hosting"], kws["wordpress themes"]
+        assert (hosting.keyword, hosting.volume, hosting.attributes) == ("wordpress hosting", 100,
+                                                                         {"Notes": "fast and cheap"})
+        assert themes.attributes == {"Notes": "ok", "owner": "team"}  # our export's JSON, its \\u0000 removed
+    preview = ki.preview(data)
+    assert [r["keyword"] for r in preview.rows[:2]] == ["wordpress hosting", "wordpress themes"]
 
 
 def test_workbooks_are_not_csv(session, world):
@@ -100,6 +128,29 @@ def test_bad_rows_are_reported_with_line_and_reason(session, world):
     assert messages[9] == "The row has 2 fields; the header has 4."
     text = report.csv_text()
     assert "3,empty,The keyword cell is empty.," in text and report.summary().startswith("9 rows read: 1 imported")
+
+
+def test_a_long_cell_in_an_extra_column_is_cut_and_the_keyword_kept(session, world):
+    long_note, long_serp = "n" * 20_000, ", ".join(["Video"] * 400)  # 2,795 characters
+    data = kf.csv_bytes(["Keyword", "Volume", "Notes", "SERP Features"],
+                        [["wordpress hosting", "100", long_note, long_serp], ["wordpress themes", "90", "ok", ""],
+                         ["wordpress plugins", "80", long_note, ""]])
+    report = run(session, world, data, all_or_nothing=True)  # nothing is wrong with these rows
+    assert (report.rows, report.imported, report.skipped, report.cut_cells) == (3, 3, 0, 3)
+    assert ("3 cell(s) of extra columns held more than 1,000 characters and were cut to 1,000 (“Notes”: 2, "
+            "“SERP Features”: 1); their keywords were imported.") in report.notes
+    assert "cut_cells,3" in report.csv_text()
+    kws = stored(session, world["sector"].id)
+    assert kws["wordpress hosting"].attributes["Notes"] == "n" * ki.MAX_CELL
+    assert len(", ".join(kws["wordpress hosting"].attributes["serp_features"])) <= ki.MAX_CELL
+    assert kws["wordpress themes"].attributes == {"Notes": "ok"}
+    # Our own export's attributes travel as JSON: a long text value in it is cut the same way, the JSON kept.
+    own = kf.csv_bytes(["Keyword", "Volume", "Attributes", "Status"],
+                       [["wordpress kurs", "5", '{"Notes": "' + long_note + '", "trend": [1, 2]}', "new"]])
+    again = run(session, world, own)
+    assert (again.imported, again.cut_cells) == (1, 1)
+    assert stored(session, world["sector"].id)["wordpress kurs"].attributes == {"Notes": "n" * ki.MAX_CELL,
+                                                                               "trend": [1, 2]}
 
 
 def test_all_or_nothing_writes_nothing_and_says_why(session, world):

@@ -177,6 +177,36 @@ def test_filters(w):
         w.list(filters=KF(volume_min=50, volume_max=10))
 
 
+def test_branded_and_local_flags_filter_in_sql(w):
+    """The import keeps Ahrefs' Branded/Local flags as attributes; the list filters on them (and a stray text value
+    under the same key neither matches nor breaks the query)."""
+    from core.planner import keyword_import as ki  # the flags arrive through an import
+    from tests.fakes import keyword_files as kf
+    data = kf.csv_bytes(["Keyword", "Intents"], [["wp engine login", "Navigational, Branded, Non-local"],
+                                                 ["wordpress near me", "Commercial, Non-branded, Local"],
+                                                 ["local wordpress meetup", "Informational, Local"],
+                                                 ["wordpress", "Informational"]])
+    ki.run_import(w.s, w.owner, site_id=w.site.id, sector_id=w.sector.id, data=data)
+    stray = keyword_edits.create_keyword(w.s, w.owner, site_id=w.site.id, sector_id=w.sector.id, keyword="odd one")
+    stray.attributes = {"branded": "true", "local": 1}
+    w.s.flush()
+    name = {r.id: r.keyword for r in w.list(limit=500).rows}
+
+    def found(**flags) -> set[str]:
+        rows = {name[i] for i in w.ids(KF(**flags))}
+        count = keywords.count_filtered(w.s, w.owner, site_id=w.site.id, sector_id=w.sector.id, filters=KF(**flags))
+        assert count.value == len(rows), flags
+        return rows
+
+    assert found(branded=True) == {"wp engine login"}
+    assert found(branded=False) == {"wordpress near me"}
+    assert found(local=True) == {"wordpress near me", "local wordpress meetup"}
+    assert found(local=False) == {"wp engine login"}
+    assert found(branded=False, local=True, intent="commercial") == {"wordpress near me"}
+    assert found(intent="local") == set() and found(intent="brand") == set()  # flags are not intents
+    assert len(found()) == 65
+
+
 def test_counts(w):
     rows = w.list(limit=500).rows
     counts = keywords.count_by_status(w.s, w.owner, site_id=w.site.id, sector_id=w.sector.id,
@@ -231,6 +261,36 @@ def test_invalid_edit_names_the_keyword_and_writes_nothing(w, change, message):
         keyword_edits.update_keywords(w.s, w.owner, changes={first: {"volume": 999_999}, bad: change})
     assert f"Keyword “{bad_name}”" in str(info.value)
     assert (w.kw(first).volume, w.kw(bad).volume) == before  # the valid row was not written either
+
+
+INTENTS_NAMED = "Intents are informational, navigational, commercial and transactional"
+
+
+@pytest.mark.parametrize("intent", ["Branded", "commercial, Non-branded", "informational; local", "Non local",
+                                    "transactional, nonlocal"])
+def test_branded_and_local_are_refused_as_intents(w, intent):
+    """They are the flags the import keeps as the attributes branded/local, never intents (as the import splits
+    a cell: any of , ; | / between the parts)."""
+    kid = w.ids(KF(unclustered=True))[0]
+    before = w.kw(kid).intent
+    with pytest.raises(ValidationFailed, match="is not a search intent") as info:
+        keyword_edits.update_keywords(w.s, w.owner, changes={kid: {"intent": intent}})
+    assert INTENTS_NAMED in str(info.value) and w.kw(kid).intent == before
+    with pytest.raises(ValidationFailed, match=INTENTS_NAMED):
+        keyword_edits.create_keyword(w.s, w.owner, site_id=w.site.id, sector_id=w.sector.id, keyword="fresh one",
+                                     intent=intent)
+    assert not w.s.scalars(select(Keywords).where(Keywords.keyword == "fresh one")).all()
+
+
+def test_several_intents_are_accepted_as_typed(w):
+    kid = w.ids(KF(unclustered=True))[0]
+    keyword_edits.update_keywords(w.s, w.owner, changes={kid: {"intent": " Commercial, Transactional "}})
+    assert w.kw(kid).intent == "Commercial, Transactional"
+    kw = keyword_edits.create_keyword(w.s, w.owner, site_id=w.site.id, sector_id=w.sector.id, keyword="brand new",
+                                      intent="informational; navigational")
+    assert kw.intent == "informational; navigational"
+    keyword_edits.update_keywords(w.s, w.owner, changes={kid: {"intent": ""}})
+    assert w.kw(kid).intent is None
 
 
 def test_bulk_on_selection_delete_restore_and_counters(w):

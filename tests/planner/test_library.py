@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core import tenancy
 from core.errors import AccessDenied, Conflict, ValidationFailed
 from core.identity import sites
-from core.planner import keyword_edits, library
+from core.planner import keyword_edits, keywords, library
 from db.enums import Role
 from db.models import Keywords, SeedKeyword
 from tests import factories as f
@@ -142,3 +142,33 @@ def test_import_csv_adds_updates_and_reports_skipped_rows(w):
         library.import_seeds(w.s, w.actor, industry_sector_id=w.isec.id, data=b"  \n")
     with pytest.raises(ValidationFailed, match="not valid UTF-8"):
         library.import_seeds(w.s, w.actor, industry_sector_id=w.isec.id, data="Keyword\ncafé\n".encode("latin-1"))
+
+
+def test_library_file_keeps_flags_out_of_intent_and_they_reach_the_sector(w):
+    data = (b"Keyword,Volume,Intents\n"
+            b"trail shoes brand x,900,\"Commercial, Branded, Non-local\"\n"
+            b"trail shoes near me,50,\"Transactional, Non-branded, Local\"\n")
+    rep = library.import_seeds(w.s, w.actor, industry_sector_id=w.isec.id, data=data)
+    assert (rep.imported, rep.skipped_total) == (2, 0)
+    seeds = {s.keyword: (s.intent, s.attributes) for s in w.s.scalars(select(SeedKeyword).where(
+        SeedKeyword.industry_sector_id == w.isec.id))}
+    assert seeds == {"trail shoes brand x": ("commercial", {"branded": True, "local": False}),
+                     "trail shoes near me": ("transactional", {"branded": False, "local": True})}
+    library.add_to_sector(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id)
+    listed = keywords.list_keywords(w.s, w.actor, site_id=w.site.id, sector_id=w.sector.id,
+                                    filters=keywords.KeywordFilter(local=True)).rows
+    assert [(r.keyword, r.intent) for r in listed] == [("trail shoes near me", "transactional")]
+
+
+@pytest.mark.parametrize("intent", ["branded", "Commercial, Non-branded", "local", "informational / non-local"])
+def test_admins_cannot_file_branded_or_local_as_an_intent(w, intent):
+    named = "Intents are informational, navigational, commercial and transactional"
+    f.refused(w.s, ValidationFailed, lambda: _seed(w, "trail shoes", intent=intent), match="is not a search intent")
+    seed = _seed(w, "trail shoes", intent="Commercial, Transactional")  # several, as typed
+    assert seed.intent == "Commercial, Transactional"
+    with pytest.raises(ValidationFailed, match=named):
+        library.update_seed(w.s, w.actor, seed_id=seed.id, intent=intent)
+    w.s.refresh(seed)
+    assert seed.intent == "Commercial, Transactional"
+    with pytest.raises(ValidationFailed, match="at most 100"):
+        library.update_seed(w.s, w.actor, seed_id=seed.id, intent="x" * 101)

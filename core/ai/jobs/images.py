@@ -1,6 +1,8 @@
 """AI function generate_images: the article's pending image prompts become image files under data_dir/images, on
 the image model of the account's quality tier; each image succeeds or fails on its own. Provider links expire, so
-an image answered as a link is downloaded at once; only when that fails is the link kept (and the result says so)."""
+an image answered as a link is downloaded at once; only when that fails is the link kept (and the result says so).
+Each saved file gets its thumbnail and preview (core.writer.images) when recorded; the file an image had before is
+removed once the new one is committed. With image_ids only those rows are filled (made again when generated)."""
 from __future__ import annotations
 
 import uuid
@@ -25,6 +27,7 @@ from core.billing.credits import Usage
 from core.config import settings as app_settings
 from core.errors import NotFound, ValidationFailed
 from core.tenancy import Actor
+from core.writer import images as writer_images
 from db.enums import ImageStatus
 from db.models import Content, Images
 
@@ -45,18 +48,6 @@ class _Made:
     note: str = ""  # why only the link is kept
 
 
-def _extension(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "gif"
-    return "bin"
-
-
 class GenerateImages(Job):
     """Fill an article's pending (or failed) Images rows."""
 
@@ -74,13 +65,28 @@ class GenerateImages(Job):
     def steps(self) -> int:
         return max(len(self.planned), 1)
 
-    def prepare(self, session: Session, actor: Actor) -> None:
-        content = tenancy.get_for_write(session, actor, Content, self.params.content_id)
-        rows = session.scalars(tenancy.scoped(select(Images).where(
-            Images.content_id == content.id, Images.status.in_([ImageStatus.pending, ImageStatus.failed])),
-            Images, actor).order_by(Images.position, Images.id)).all()
+    def _rows(self, session: Session, actor: Actor, content: Content) -> list[Images]:
+        """The rows to fill: the waiting ones, or exactly those asked for (made again when generated)."""
+        ids = self.params.image_ids
+        stmt = select(Images).where(Images.content_id == content.id)
+        stmt = stmt.where(Images.id.in_(ids)) if ids else stmt.where(
+            Images.status.in_([ImageStatus.pending, ImageStatus.failed]))
+        rows = list(session.scalars(tenancy.scoped(stmt, Images, actor).order_by(Images.position, Images.id)))
+        if ids:
+            missing = [f"#{i}" for i in dict.fromkeys(ids) if i not in {r.id for r in rows}]
+            if missing:
+                raise ValidationFailed(f"Image {', '.join(missing)} is not an image of “{content.title}”.")
+            no_prompt = [f"#{r.id}" for r in rows if not r.prompt.strip()]
+            if no_prompt:
+                raise ValidationFailed(f"Image {', '.join(no_prompt)} has no prompt to generate from; write one "
+                                       "first.")
         if not rows:
             raise ValidationFailed(f"“{content.title}” has no image prompts waiting. Generate image prompts first.")
+        return rows
+
+    def prepare(self, session: Session, actor: Actor) -> None:
+        content = tenancy.get_for_write(session, actor, Content, self.params.content_id)
+        rows = self._rows(session, actor, content)
         self.account_id = tenancy.require_account(actor)
         s = ai_settings.effective(session, account_id=self.account_id)
         model = ai_models.model_for_tier(session, tier=s.image_quality_tier)
@@ -114,7 +120,7 @@ class GenerateImages(Job):
         if got.data is None:
             return _Made(url=got.url or "", note=got.download_error)
         relative = Path("images") / str(self.account_id) / str(self.params.content_id) / (
-            f"{item.image_id}-{uuid.uuid4().hex[:8]}.{_extension(got.data)}")
+            f"{item.image_id}-{uuid.uuid4().hex[:8]}.{writer_images.sniff(got.data)[0]}")
         target = app_settings().data_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(got.data)
@@ -145,8 +151,19 @@ class GenerateImages(Job):
                      cost_usd=pricing.image_cost_usd(model, images=made), related_object_type="content",
                      related_object_id=self.params.content_id, metadata={"calls": len(self.planned), "generated": made})
 
+    @staticmethod
+    def _fill(session: Session, row: Images, made: _Made) -> str:
+        """Store a made image on its row with its thumbnail and preview; the files it replaces go once this
+        commits, the new ones if it rolls back. Returns why the thumbnail is missing ('' when made)."""
+        thumb, preview, why = writer_images.derivatives(made.path) if made.path else ("", "", "")
+        writer_images.track_files(session, new=[made.path, thumb, preview],
+                                  old=[row.image_path, row.thumbnail_path, row.preview_path])
+        row.status, row.image_url, row.image_path, row.source = ImageStatus.generated, made.url, made.path, "ai"
+        row.thumbnail_path, row.preview_path = thumb, preview
+        return why
+
     def record(self, session: Session, actor: Actor) -> Outcome:
-        ok, failed, failures, linked, notes = [], [], [], [], []
+        ok, failed, failures, linked, notes, unread = [], [], [], [], [], []
         for item in self.planned:
             made = self.made.get(item.image_id) or _Made(error="not generated")
             try:
@@ -160,7 +177,9 @@ class GenerateImages(Job):
                 failed.append(row.id)
                 failures.append(made.error)
             else:
-                row.status, row.image_url, row.image_path = ImageStatus.generated, made.url, made.path
+                why = self._fill(session, row, made)
+                if why:
+                    unread.append(why)
                 ok.append(row.id)
                 if made.note:
                     linked.append(row.id)
@@ -171,11 +190,13 @@ class GenerateImages(Job):
                       cost_usd=pricing.image_cost_usd(model, images=len(ok)), related_object_type="content",
                       related_object_id=self.params.content_id,
                       metadata={"calls": len(self.planned), "generated": len(ok), "failed": len(failed),
-                                "link_only": len(linked), "download_errors": notes})
+                                "link_only": len(linked), "download_errors": notes, "thumbnail_errors": unread})
         message = f"Generated {len(ok)} of {len(self.planned)} image(s) for “{self.title}”."
         if linked:
             message += (f" {len(linked)} could not be downloaded and {'is' if len(linked) == 1 else 'are'} kept only "
                         "as the provider's link, which may expire.")
+        if unread:
+            message += f" {len(unread)} got no thumbnail: {unread[0]}"
         return Outcome(self._credits(session, len(ok)) if ok else 0, usage,
                        {"images": ok, "failed": failed, "link_only": linked},
                        message, chargeable=bool(ok), error=None if ok else (failures[0] if failures else None),

@@ -91,38 +91,41 @@ class AutoCluster(TextJob):
     def planned(self) -> Quantities:
         return Quantities(requests=len(self.prompts), items=len(self.prompts))
 
-    def _cluster(self, session: Session, actor: Actor, group: _Group) -> tuple[int, bool]:
-        """The sector's cluster of that name (restored if it was deleted), else a new one; (id, created)."""
+    def _cluster(self, session: Session, actor: Actor, group: _Group) -> tuple[int, str]:
+        """The sector's live cluster of that name (any case), else a new one — or the deleted one of that exact
+        name, restored (within the plan's max_clusters, like any new one) and said so; (id, how)."""
         p = self.params
-        existing = session.scalars(tenancy.scoped(select(Clusters).where(
-            Clusters.sector_id == p.sector_id, Clusters.name == group.name), Clusters, actor,
-            include_deleted=True)).first()
-        if existing is not None:
-            existing.deleted_at = None
-            return existing.id, False
+        existing = clusters.named(session, actor, sector_id=p.sector_id, name=group.name)
+        if existing is not None and existing.deleted_at is None:
+            return existing.id, "extended"
         sector = tenancy.get(session, actor, Sector, p.sector_id)
         made = clusters.create(session, actor, site_id=sector.site_id, sector_id=sector.id, name=group.name,
-                                      description=group.description)
-        return made.id, True
+                               description=group.description)
+        return made.id, "created" if existing is None else "restored"
 
     def record(self, session: Session, actor: Actor) -> Outcome:
         p = self.params
         alive = set(session.scalars(tenancy.scoped(select(Keywords.id).where(
             Keywords.id.in_(p.keyword_ids), Keywords.sector_id == p.sector_id), Keywords, actor)))
-        created, extended, mapped = [], [], []
+        made: dict[str, list[int]] = {"created": [], "extended": [], "restored": []}
+        mapped: list[int] = []
         for group in self.groups.values():
             ids = [i for i in group.keyword_ids if i in alive]  # keywords deleted meanwhile are skipped
             if not ids:
                 continue
-            cluster_id, new = self._cluster(session, actor, group)
+            cluster_id, how = self._cluster(session, actor, group)
             clusters.assign_keywords(session, actor, keyword_ids=ids, cluster_id=cluster_id)
-            (created if new else extended).append(cluster_id)
+            made[how].append(cluster_id)
             mapped.extend(ids)
         credits, usage = self.usage(session, related_type="sector", related_id=p.sector_id)
-        message = (f"Grouped {len(mapped)} keyword(s) into {len(created) + len(extended)} cluster(s) "
-                   f"({len(created)} new).")
-        return Outcome(credits, usage, {"clusters": created, "clusters_extended": extended, "keywords": mapped},
-                       message)
+        created, extended, restored = made["created"], made["extended"], made["restored"]
+        message = (f"Grouped {len(mapped)} keyword(s) into {len(created) + len(extended) + len(restored)} "
+                   f"cluster(s) ({len(created)} new).")
+        if restored:
+            message += (f" {len(restored)} deleted cluster(s) of the same name were restored for them: "
+                        + ", ".join(f"“{session.get(Clusters, i).name}”" for i in restored) + ".")
+        return Outcome(credits, usage, {"clusters": created, "clusters_extended": extended,
+                                        "clusters_restored": restored, "keywords": mapped}, message)
 
 
 class GenerateIdeas(TextJob):

@@ -8,17 +8,11 @@ from core import tenancy
 from core.ai import prompts
 from core.ai import settings as ai_settings
 from core.ai.base import Outcome, Progress, Quantities, TextJob, ask_json, reject
-from core.ai.schemas import (
-    ArticleOut,
-    ContentInput,
-    ImagePromptsInput,
-    ImagePromptsOut,
-    plain_text,
-    sanitize_html,
-    word_count,
-)
-from core.errors import Conflict
+from core.ai.schemas import ArticleOut, ContentInput, ImagePromptsInput, ImagePromptsOut
+from core.errors import Conflict, ValidationFailed
 from core.tenancy import Actor
+from core.writer import review, revisions
+from core.writer.html import plain_text, sanitize_html, word_count
 from db.base import utcnow
 from db.enums import ContentStatus, IdeaStatus, ImageStatus, ImageType, TaskStatus
 from db.models import Clusters, Content, ContentIdeas, Images, Tasks
@@ -42,6 +36,13 @@ class GenerateContent(TextJob):
         existing = _content_of_task(session, task.id)
         if existing is not None:
             raise Conflict(f"Task “{task.title}” has an article already (content #{existing}).")
+        cluster = session.execute(select(Clusters.name, Clusters.deleted_at).where(Clusters.id == task.cluster_id)
+                                  ).first()
+        if cluster is None or cluster.deleted_at is not None:
+            raise ValidationFailed(f"The cluster of task “{task.title}”"
+                                   + (f" (“{cluster.name}”)" if cluster is not None else "")
+                                   + " was deleted: give the task another cluster on the Writer queue (Edit a task), "
+                                   "or restore the cluster on the Clusters screen, then generate it.")
         voice = {**prompts.author_values(session, actor, author_profile_id=self.params.author_profile_id),
                  **prompts.strategy_values(session, actor, strategy_id=self.params.strategy_id,
                                            prompt_type="content_generation", sector_id=task.sector_id)}
@@ -91,6 +92,9 @@ class GenerateContent(TextJob):
                           cluster_id=task.cluster_id, content_type=task.content_type,
                           content_structure=task.content_structure, status=ContentStatus.draft)
         session.add(content)
+        session.flush()
+        revisions.record_generated(session, actor, content=content)  # revision 1: what the AI wrote
+        review.after_generation(session, actor, content=content)  # approved at once where the site wants that
         task.status = TaskStatus.completed
         if task.idea_id:
             session.execute(update(ContentIdeas).where(ContentIdeas.id == task.idea_id,
@@ -99,7 +103,9 @@ class GenerateContent(TextJob):
         session.flush()
         credits, usage = self.usage(session, related_type="task", related_id=task.id)
         return Outcome(credits, usage, {"content": [content.id]},
-                       f"Wrote “{task.title}” ({self.words:,} words) as a draft.")
+                       f"Wrote “{task.title}” ({self.words:,} words) "
+                       + ("and approved it (the site approves generated articles at once)."
+                          if content.status == ContentStatus.approved else "as a draft."))
 
 
 class GenerateImagePrompts(TextJob):

@@ -21,6 +21,7 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 from core import tenancy
 from core.common.uow import UnitOfWork
 from core.errors import Conflict, LimitExceeded, ValidationFailed
+from core.identity import accounts
 from core.planner import clusters
 from core.planner.clustering import engine as clustering
 from core.planner.clustering.engine import KeywordItem
@@ -100,11 +101,14 @@ class ApplyResult:
     mapped: int
     changed: int  # keywords refused because they changed since the preview
     cluster_ids: list[int]
+    restored: int = 0  # of `created`: deleted clusters of the same name brought back
 
     @property
     def message(self) -> str:
         text = (f"Mapped {self.mapped:,} keyword(s): {self.created:,} new cluster(s), {self.extended:,} existing "
                 "cluster(s) extended.")
+        if self.restored:
+            text += f" {self.restored:,} of the new ones restore deleted clusters of the same name."
         if self.changed:
             text += (f" {self.changed:,} keyword(s) changed since the preview (mapped, moved or deleted) and were "
                      "left as they are.")
@@ -250,9 +254,10 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 
 def _targets(session: Session, actor: Actor, p: Preview, groups: list[tuple[str, list[int]]],
-             extend_existing: bool, account_id: int) -> tuple[dict[str, int], int, int]:
+             extend_existing: bool, account_id: int) -> tuple[dict[str, int], int, int, int]:
     """Cluster id per preview name: live clusters extended, deleted ones of the exact name restored, others
-    created in one bulk INSERT; returns (ids by name, created, extended)."""
+    created in one bulk INSERT, within the plan's max_clusters; returns (ids by name, created, extended,
+    restored)."""
     rows = session.execute(tenancy.scoped(select(Clusters.id, Clusters.name, Clusters.deleted_at), Clusters, actor,
                                           include_deleted=True).where(Clusters.sector_id == p.sector_id)).all()
     live = {r.name.lower(): r.id for r in rows if r.deleted_at is None}
@@ -271,6 +276,7 @@ def _targets(session: Session, actor: Actor, p: Preview, groups: list[tuple[str,
             taken.add(final.lower())
             new_rows.append({"account_id": account_id, "site_id": p.site_id, "sector_id": p.sector_id, "name": final,
                              "description": "", "status": ClusterStatus.new, "_preview": name})
+    accounts.check_cluster_limit(session, account_id, adding=len(restore) + len(new_rows))
     if restore:
         session.execute(update(Clusters).where(Clusters.id.in_(restore)).values(deleted_at=None))
     if new_rows:
@@ -278,7 +284,7 @@ def _targets(session: Session, actor: Actor, p: Preview, groups: list[tuple[str,
                                [{k: v for k, v in r.items() if k != "_preview"} for r in new_rows]).all()
         by_final = {name: cid for cid, name in made}
         ids.update({r["_preview"]: by_final[r["name"]] for r in new_rows})
-    return ids, len(restore) + len(new_rows), extended
+    return ids, len(restore) + len(new_rows), extended, len(restore)
 
 
 def apply(session: Session, actor: Actor, *, preview: Preview, extend_existing: bool = True) -> ApplyResult:
@@ -297,7 +303,7 @@ def apply(session: Session, actor: Actor, *, preview: Preview, extend_existing: 
         raise Conflict("Every keyword of this preview changed since it was made; run the preview again.")
     try:
         with session.begin_nested():  # a concurrent apply creating the same names: a message, not a traceback
-            target, created, extended = _targets(session, actor, p, list(groups.items()), extend_existing,
+            target, created, extended, restored = _targets(session, actor, p, list(groups.items()), extend_existing,
                                                  sector.account_id)
     except IntegrityError as exc:
         raise Conflict("Someone changed the clusters of this sector at the same moment; run the preview again.") \
@@ -306,4 +312,4 @@ def apply(session: Session, actor: Actor, *, preview: Preview, extend_existing: 
     mapped = _map(session, p, moves)
     touched = set(target.values()) | {p.origin[kid] for kid, _ in moves if p.origin[kid] is not None}
     clusters.refresh_stats(session, sorted(touched))
-    return ApplyResult(created, extended, mapped, planned - mapped, sorted(set(target.values())))
+    return ApplyResult(created, extended, mapped, planned - mapped, sorted(set(target.values())), restored)

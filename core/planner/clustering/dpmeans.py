@@ -13,7 +13,7 @@ import scipy.sparse as sp
 BLOCK = 2048
 
 
-def _centroids(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+def unit_means(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     """Unit-length weighted means of each cluster (spherical k-means update)."""
     member = sp.csr_matrix((weights.astype(np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
     sums = np.asarray(member @ z, dtype=np.float32)
@@ -85,7 +85,7 @@ def dp_means(z: np.ndarray, weights: np.ndarray, tau: float, *, order: np.ndarra
     labels = np.full(len(z), -1, dtype=np.int64)
     for _ in range(max_passes):
         new_labels, k = _compact(_assign_pass(z, order, centroids, tau), order)
-        centroids = _centroids(z, new_labels, weights, k)
+        centroids = unit_means(z, new_labels, weights, k)
         if np.array_equal(new_labels, labels):
             break
         labels = new_labels

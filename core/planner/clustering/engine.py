@@ -6,12 +6,14 @@ Pipeline (each phase reports progress):
    sampled randomized SVD (core/planner/clustering/features.py);
 3. DP-means at a cosine threshold set by the granularity (core/planner/clustering/dpmeans.py); its clusters teach the
    next round which terms are modifiers (spread over all clusters) and which are topics; three rounds;
-4. optionally (mode="semantic") the final round adds sentence embeddings of each keyword's topical words from
-   a locally installed model (core/planner/clustering/semantic.py);
+4. or, in mode="semantic", instead of 2–3 (and merging in 1 only keywords that read alike, case and spacing aside):
+   sentence embeddings of each keyword's whole text from a locally installed model, smoothed over their nearest
+   neighbours and grouped by average linkage at a threshold set by the granularity (semantic.py);
 5. keywords left alone join the nearest cluster when similar enough; the rest are reported as unclustered;
 6. each cluster is named by its highest-volume keyword (the most central one when there are no volumes), and
    the result gets a quality score: the mean silhouette (cosine) on a fixed sample of clustered keywords.
-No step builds an N×N matrix: memory grows with N × 128 floats plus the sparse term matrices.
+No step builds an N×N matrix: memory grows with N × 128 floats plus the sparse term matrices (semantic: N × 384
+floats plus at most one 5,000² matrix, see semantic.NODE_LIMIT).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from core.errors import ValidationFailed
 from core.planner.clustering import features
-from core.planner.clustering.dpmeans import attach_singletons, dp_means
+from core.planner.clustering.dpmeans import attach_singletons, dp_means, unit_means
 
 Progress = Callable[[str, float], None]
 MODES = ("lexical", "semantic")
@@ -71,8 +73,13 @@ class ClusteringResult:
         return len(self.unclustered_ids) / total if total else 0.0
 
 
-def thresholds(granularity: float) -> tuple[float, float]:
+def thresholds(granularity: float, mode: str = "lexical") -> tuple[float, float]:
     """(cluster threshold, attach threshold) in cosine similarity: 0 = few broad clusters, 1 = many tight ones."""
+    if mode == "semantic":
+        # sentence vectors of related texts sit closer together than lexical ones: its own scale, tuned on
+        # real labelled queries (bench/cluster_bench.py --csv) and the generated keyword sets
+        tau = 0.4 + 0.5 * granularity
+        return tau, tau - 0.25
     tau = 0.25 + 0.5 * granularity
     return tau, max(0.1, tau - 0.25)
 
@@ -89,7 +96,7 @@ class _Forms:
     empty: list[int]             # positions of items with nothing left to cluster on
 
 
-def _forms(items: list[KeywordItem]) -> _Forms:
+def _forms(items: list[KeywordItem], key: Callable[[str], str] = features.normalise) -> _Forms:
     index: dict[str, int] = {}
     texts: list[str] = []
     display: list[str] = []
@@ -97,7 +104,7 @@ def _forms(items: list[KeywordItem]) -> _Forms:
     best_volume: list[int] = []
     empty: list[int] = []
     for pos, item in enumerate(items):
-        norm = features.normalise(item.text)
+        norm = key(item.text)
         if not norm:
             empty.append(pos)
             continue
@@ -123,27 +130,31 @@ def _sorted_items(items: Sequence[KeywordItem]) -> list[KeywordItem]:
     return ordered
 
 
-def _cluster_forms(forms: _Forms, tau: float, mode: str, report: Progress) -> tuple[np.ndarray, np.ndarray,
-                                                                                      np.ndarray]:
-    """Labels and unit centroids of the distinct forms, and their final embedding."""
+def _cluster_forms(forms: _Forms, tau: float, report: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels and unit centroids of the distinct forms, and their final (lexical) embedding."""
     space = features.build_term_space(forms.texts)
     spec = np.ones(space.n_tokens, np.float32)
     order, weights = forms.order, forms.weights
     for rnd in range(ROUNDS + 1):
         report(f"Clustering, round {rnd + 1} of {ROUNDS + 1}", 0.1 + 0.7 * rnd / (ROUNDS + 1))
         z = features.embed(space, spec, dims=DIMS, seed=SEED)
-        if mode == "semantic" and rnd == ROUNDS:
-            from core.planner.clustering import (
-                semantic as clustering_semantic,  # optional extra: imported only when asked for
-            )
-
-            base = 0.1 + 0.7 * rnd / (ROUNDS + 1)
-            z = clustering_semantic.hybrid(z, forms.display, space, spec, on_fraction=lambda f, b=base: report(
-                "Embedding keywords with the local model", b + 0.1 * f))
         labels, centroids = dp_means(z, weights, tau, order=order, max_passes=8 if rnd == ROUNDS else 4)
         if rnd < ROUNDS:
             spec = features.specificity(space, labels, weights)
     return labels, centroids, z
+
+
+def _semantic_forms(forms: _Forms, tau: float, report: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels and unit centroids of the distinct texts by meaning, and their sentence vectors."""
+    from core.planner.clustering import semantic  # the optional model: loaded only when asked for
+
+    message = "Embedding keywords with the local model"
+    report(message, 0.1)
+    z = semantic.embed(forms.display, on_fraction=lambda f: report(message, 0.1 + 0.6 * f))
+    grouping = "Grouping keywords by meaning"
+    report(grouping, 0.7)
+    labels = semantic.cluster(z, forms.weights, tau, seed=SEED, on_fraction=lambda f: report(grouping, 0.7 + 0.1 * f))
+    return labels, unit_means(z, labels, forms.weights, int(labels.max()) + 1), z
 
 
 def _quality(z: np.ndarray, labels: np.ndarray, clustered: np.ndarray) -> float:
@@ -186,7 +197,8 @@ def _label_forms(forms: _Forms, tau: float, attach_tau: float, mode: str, report
     if len(forms.texts) < 2:
         return np.zeros(len(forms.texts), dtype=np.int64), np.ones((len(forms.texts), 1), np.float32), \
             np.ones(len(forms.texts), np.float32)
-    labels, centroids, z = _cluster_forms(forms, tau, mode, report)
+    cluster = _semantic_forms if mode == "semantic" else _cluster_forms
+    labels, centroids, z = cluster(forms, tau, report)
     report("Attaching keywords left alone", 0.85)
     labels = attach_singletons(z, labels, forms.weights, centroids, attach_tau)
     return labels, z, np.einsum("ij,ij->i", z, centroids[labels])
@@ -201,10 +213,11 @@ def cluster_keywords(items: Sequence[KeywordItem], *, granularity: float = 0.5, 
         raise ValidationFailed(f"Clustering mode must be one of {', '.join(MODES)}, not “{mode}”.")
     started = time.perf_counter()
     report: Progress = on_progress or (lambda message, fraction: None)
-    tau, attach_tau = thresholds(granularity)
+    tau, attach_tau = thresholds(granularity, mode)
     report("Normalising keywords", 0.0)
     ordered = _sorted_items(items)
-    forms = _forms(ordered)
+    # the sentence model reads every word ("my name" is not "your name"); the lexical features need stems
+    forms = _forms(ordered, features.surface if mode == "semantic" else features.normalise)
     # one BLAS thread: the same float sums on every machine (determinism), and on a busy 2-core host
     # OpenBLAS's second thread mostly waits (measured: skinny products 10× slower with 2 threads)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -214,7 +227,9 @@ def cluster_keywords(items: Sequence[KeywordItem], *, granularity: float = 0.5, 
         clustered = np.bincount(labels, weights=forms.weights)[labels] >= 2 if len(labels) else np.zeros(0, bool)
         quality = _quality(z, labels, clustered)
     cohesion = float(np.average(centrality[clustered], weights=forms.weights[clustered])) if clustered.any() else 0.0
+    lexical = mode == "lexical"
     params = {"granularity": granularity, "mode": mode, "threshold": tau, "attach_threshold": attach_tau,
-              "rounds": ROUNDS, "dims": DIMS, "seed": SEED, "distinct": len(forms.texts), "cohesion": cohesion}
+              "rounds": ROUNDS if lexical else 0, "dims": DIMS if lexical else int(z.shape[1]), "seed": SEED,
+              "distinct": len(forms.texts), "cohesion": cohesion}
     report("Done", 1.0)
     return ClusteringResult(clusters, alone, quality, time.perf_counter() - started, params)

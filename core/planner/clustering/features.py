@@ -49,6 +49,11 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFKC", text or "").casefold())
 
 
+def surface(text: str) -> str:
+    """NFKC, case-folded words joined by single spaces: what the text says, without normalising its words."""
+    return " ".join(words(text))
+
+
 def normalise(text: str) -> str:
     """NFKC, case-folded, stemmed tokens without stop words (kept when a keyword is nothing but stop words)."""
     tokens = words(text)

@@ -1,10 +1,17 @@
-"""Semantic mode of the clusterer: sentence embeddings of each keyword's topical words, blended with the lexical.
+"""Semantic mode of the clusterer: sentence embeddings of each keyword's whole text, grouped by average linkage.
 
-A sentence model embeds "top rated prime lens in california" mostly as "… in california", which is the wrong
-axis for topic clusters. So the lexical rounds first learn which words are modifiers (low specificity); the model
-then embeds only the keyword's topical words ("prime lens"), which also makes many keywords share one phrase and
-cuts the model's work to the distinct phrases. The final vector concatenates the lexical and the semantic parts,
-so cosine similarity is their weighted average.
+The model (all-MiniLM-L6-v2, run locally in numpy by core/planner/clustering/embedder.py) reads the whole keyword:
+embedding only its "topical words" threw meaning away on real queries (issue 9, point 16). The vectors are then
+smoothed — each averaged with its few nearest neighbours that are similar enough (k-NN denoising, which holds
+groups of short texts together) — and grouped by weighted average linkage (core/planner/clustering/linkage.py):
+two groups merge while the mean similarity of their members is at least the threshold, so k follows from the
+granularity and is never given.
+
+The neighbour search is exact, in blocks of rows (n² · 384 multiply-adds: less than the model's own work per
+text up to about 200k texts). Up to NODE_LIMIT distinct keywords the linkage is exact too, on one NODE_LIMIT²
+float32 matrix at most (100 MB). Beyond, a seeded spherical k-means of the smoothed vectors first cuts them into
+NODE_LIMIT micro-clusters and linkage runs on those (the mean similarity of two groups is the dot product of their
+mean vectors, so only the micro-clusters' own members are forced together). Memory: n × 384 floats + 100 MB.
 """
 from __future__ import annotations
 
@@ -13,35 +20,24 @@ from collections.abc import Callable
 import numpy as np
 
 from core.planner.clustering import embedder as local_embedder
-from core.planner.clustering import features
+from core.planner.clustering import linkage
 
-SEMANTIC_WEIGHT = 0.9     # share of the semantic part in the blended cosine similarity
-KEEP_RELATIVE = 0.6       # a word is topical when its specificity is at least this share of the keyword's best
-
-
-def core_phrase(text: str, space: features.TermSpace, spec: np.ndarray) -> str:
-    """The keyword's topical words in their original order and spelling (all words when none stands out)."""
-    tokens = [t for t in features.words(text) if t not in features.STOP_WORDS] or features.words(text)
-    scores = [float(spec[space.vocab[s]]) if (s := features.stem(t)) in space.vocab else 0.0 for t in tokens]
-    best = max(scores, default=0.0)
-    if best <= 0:
-        return " ".join(tokens)
-    return " ".join(t for t, s in zip(tokens, scores, strict=True) if s >= KEEP_RELATIVE * best)
+NEIGHBOURS = 8          # nearest neighbours each vector is averaged with
+SMOOTH_MARGIN = 0.4     # …only those at least (threshold − margin) similar: distant topics do not blur
+NODE_LIMIT = 5000       # distinct keywords linked exactly; more go through micro-clusters first
 
 
-def hybrid(z_lex: np.ndarray, texts: list[str], space: features.TermSpace, spec: np.ndarray,
-           on_fraction: Callable[[float], None] | None = None) -> np.ndarray:
-    """Unit rows [√(1−w)·lexical, √w·semantic] for the keywords `texts` (one original text per row of z_lex)."""
-    phrases = [core_phrase(t, space, spec) for t in texts]
-    distinct = sorted(set(phrases))
-    index = {p: i for i, p in enumerate(distinct)}
-    z_distinct = local_embedder.encoder().encode(distinct, on_batch=on_fraction)
-    rows = np.fromiter((index[p] for p in phrases), dtype=np.int64, count=len(phrases))
-    blended = np.empty((len(texts), z_lex.shape[1] + z_distinct.shape[1]), dtype=np.float32)
-    np.multiply(z_lex, np.float32(np.sqrt(1 - SEMANTIC_WEIGHT)), out=blended[:, :z_lex.shape[1]])
-    for start in range(0, len(rows), 8192):     # gathered in slices: no second n × 384 copy
-        chunk = slice(start, start + 8192)
-        np.multiply(z_distinct[rows[chunk]], np.float32(np.sqrt(SEMANTIC_WEIGHT)), out=blended[chunk, z_lex.shape[1]:])
-    # in place: at 100k keywords each extra copy of this matrix is 200 MB
-    blended /= np.maximum(np.linalg.norm(blended, axis=1, keepdims=True), np.float32(1e-12))
-    return blended
+def embed(texts: list[str], on_fraction: Callable[[float], None] | None = None) -> np.ndarray:
+    """Unit sentence vectors of the texts from the local model (ValidationFailed with the install hint if absent)."""
+    return local_embedder.encoder().encode(texts, on_batch=on_fraction)
+
+
+def cluster(z: np.ndarray, weights: np.ndarray, tau: float, *, seed: int,
+            on_fraction: Callable[[float], None] | None = None) -> np.ndarray:
+    """Cluster labels of the unit rows z (weighted by multiplicity) at mean cosine similarity tau."""
+    smoothed = linkage.smooth(z, weights, k=NEIGHBOURS, floor=tau - SMOOTH_MARGIN, on_fraction=on_fraction)
+    if len(z) <= NODE_LIMIT:
+        return linkage.average_linkage(smoothed, weights, tau)
+    micro = linkage.micro_clusters(smoothed, weights, NODE_LIMIT, seed=seed)
+    means, totals = linkage.group_means(smoothed, micro, weights)
+    return linkage.average_linkage(means, totals, tau)[micro]

@@ -6,8 +6,10 @@
                                                             background job: ui_jobs, progress via on_progress)
     read_rows(data) / write_rows(session, actor, …, rows=…) → the two halves, for rows routed to several sectors
 
-The rules for values (thousands separators, ranges, intents) are in `values`; for existing keywords, soft-deleted
-ones and the keyword library in `writers`; the reading (encoding, delimiter, header) in `reading`.
+The rules for values (thousands separators, ranges, intents and the branded/local flags) are in `values`; for
+existing keywords, soft-deleted ones and the keyword library (linked, read-only) in `writers`; the reading
+(encoding, delimiter, header; NUL characters removed from cells) in `reading`; one import per account at a
+time, and the plan's keyword limit, in `locks` (keywords added by hand or from the library take the same turn).
 """
 from core.planner.keyword_import.columns import FIELD_LABELS, FIELDS
 from core.planner.keyword_import.pipeline import Progress

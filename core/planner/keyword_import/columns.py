@@ -19,7 +19,8 @@ ALIASES: dict[str, frozenset[str]] = {
     "cpc": frozenset({"cpc", "cpc (usd)", "cpc usd", "avg. cpc", "avg cpc", "cost per click", "suggested bid"}),
     "intent": frozenset({"intent", "intents", "search intent", "keyword intent", "intent type"}),
 }
-# Ahrefs may mark each intent in a yes/no column of its own.
+# Without an intent column, Ahrefs may mark each intent in a yes/no column of its own, and whether the keyword is
+# branded or local: those two are flags, kept as the attributes `branded` and `local` (true/false).
 INTENT_FLAG_COLUMNS = ("informational", "navigational", "commercial", "transactional", "branded", "local")
 # Extra columns with a structure worth keeping: header → (attribute key, kind).
 STRUCTURED = {"trend": ("trend", "trend"), "serp features": ("serp_features", "list"),
@@ -112,7 +113,7 @@ def guess_source(columns: list[str]) -> str:
 
 def extras(columns: list[str], mapping: dict[str, str]) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
     """Columns kept in the keyword's attributes [(index, key, kind)] and, when no intent column is mapped,
-    Ahrefs-style yes/no intent columns [(index, intent)]."""
+    Ahrefs-style yes/no columns [(index, intent or flag)]."""
     mapped = set(mapping.values())
     own_export = "attributes" in {fold(c) for c in columns}
     flags = ([(i, fold(c)) for i, c in enumerate(columns) if fold(c) in INTENT_FLAG_COLUMNS and c not in mapped]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from core.planner.keyword_import import reading
 from core.planner.keyword_import.report import ImportReport
-from core.planner.keyword_import.rows import Blank, Row, RowParser, RowProblem
+from core.planner.keyword_import.rows import MAX_CELL, Blank, Row, RowParser, RowProblem
 from core.planner.keyword_import.writers import Sink
 
 PROGRESS_EVERY = 10_000  # rows between progress calls
@@ -55,6 +55,10 @@ def parsed(source: reading.Source, layout: reading.Layout, parser: RowParser, re
             on_progress(Progress("reading", rows, source.stream.tell(), source.size))
         yield line, row
     report.rows = rows
+    if parser.cut:
+        report.note_cut(parser.cut, MAX_CELL)
+    if nul := source.nul_cells + parser.nul_cells:
+        report.note_nul(nul)
 
 
 def send(rows: Iterable[tuple[int, Row]], seen: dict[str, int], sink: Sink, report: ImportReport, *,

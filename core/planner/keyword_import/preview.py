@@ -11,6 +11,7 @@ from core.config import settings
 from core.errors import ValidationFailed
 from core.planner.keyword_import import columns as cols
 from core.planner.keyword_import import reading
+from core.planner.keyword_import.locks import WAIT_SECONDS
 from core.planner.keyword_import.reading import AUTO, Layout, Source
 from core.planner.keyword_import.rows import Blank, RowParser, RowProblem
 
@@ -24,7 +25,9 @@ class ImportOptions:
     on_existing: "update" (metrics from the file replace the stored ones; a deleted keyword is restored) or
     "skip" (left as they are, reported). all_or_nothing: any bad row → nothing is written.
     encoding / delimiter / header_line: "auto" or the user's correction (header_line None: no header).
-    mapping: field → column name (None: recognised from the header names)."""
+    mapping: field → column name (None: recognised from the header names).
+    lock_wait: seconds to wait for another import into the account to finish before this one is refused
+    (PostgreSQL; on SQLite the database's busy timeout, 10 s, applies)."""
 
     on_existing: str = "update"
     all_or_nothing: bool = False
@@ -33,6 +36,7 @@ class ImportOptions:
     header_line: int | None | str = AUTO
     mapping: dict[str, str] | None = None
     max_bytes: int | None = None  # None: IGNY8_IMPORT_MAX_MB
+    lock_wait: float = WAIT_SECONDS
 
     def limit(self) -> int:
         return self.max_bytes if self.max_bytes is not None else settings().import_max_mb * 2**20

@@ -33,6 +33,7 @@ class Source:
     size: int
     name: str
     owned: bool  # opened here (a path), so closed here
+    nul_cells: int = 0  # data cells that held NUL characters, removed (counted by records())
 
     def close(self) -> None:
         if self.owned:
@@ -208,7 +209,7 @@ def detect_layout(source: Source, *, encoding: str = AUTO, delimiter: str = AUTO
     source.stream.seek(0)
     head = source.stream.read(4096)
     enc = detect_encoding(head) if encoding in (AUTO, "", None) else encoding
-    text = sample_text(source, enc)
+    text = _sample_without_nul(sample_text(source, enc), source.name)
     delim = sniff_delimiter(text) if delimiter in (AUTO, "", None) else {"tab": "\t"}.get(delimiter, delimiter)
     if len(delim) != 1:
         raise ImportRejected(f"The delimiter must be one character, not “{delimiter}”.")
@@ -233,28 +234,35 @@ def detect_layout(source: Source, *, encoding: str = AUTO, delimiter: str = AUTO
 
 
 def records(source: Source, layout: Layout) -> Iterator[tuple[int, list[str]]]:
-    """(start line, cells) of every data record; a broken file (quotes, encoding, NUL) raises ImportRejected."""
+    """(start line, cells) of every data record, NUL characters removed from its cells (counted in
+    source.nul_cells); a broken file (quotes, encoding, lines full of NUL) raises ImportRejected."""
     source.stream.seek(0)
+    source.nul_cells = 0
     text = io.TextIOWrapper(source.stream, encoding=layout.encoding, newline="", errors="strict")
-    reader = csv.reader(_text_lines(text), delimiter=layout.delimiter, strict=True)
-    skip, end = layout.skip_records, 0
+    nul_lines = [0]  # lines read so far that held a NUL (the csv reader pulls a record's lines, no more)
+    reader = csv.reader(_text_lines(text, nul_lines), delimiter=layout.delimiter, strict=True)
+    skip, end, cleaned = layout.skip_records, 0, 0
     try:
         for cells in reader:
             start, end = end + 1, reader.line_num
+            held = 0
+            if nul_lines[0] != cleaned:  # a line of this record held NUL
+                cleaned = nul_lines[0]
+                held = sum("\x00" in c for c in cells)
+                cells = [c.replace("\x00", "") for c in cells]
             if skip:
                 if any(c.strip() for c in cells):
                     skip -= 1
                 continue
             if cells:
+                source.nul_cells += held
                 yield start, cells
     except csv.Error as exc:
         raise _csv_problem(str(exc), end + 1, reader.line_num, source.name) from None  # the record being read
     except UnicodeDecodeError:
         raise decode_error(source, layout.encoding) from None
-    except _NulByte:
-        raise ImportRejected(f"{source.name}, line {reader.line_num + 1:,} holds a NUL byte: this is a binary file, "
-                             "or UTF-16 text without a byte-order mark. Choose its encoding or save it as UTF-8. "
-                             "Nothing was imported.") from None
+    except _NulLine as exc:
+        raise _nul_refused(source.name, exc.line) from None
     finally:
         try:
             text.detach()  # leave the caller's stream open
@@ -262,15 +270,43 @@ def records(source: Source, layout: Layout) -> Iterator[tuple[int, list[str]]]:
             pass  # the caller closed the file first: nothing to leave open
 
 
-class _NulByte(Exception):
-    pass
+class _NulLine(Exception):
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
 
 
-def _text_lines(text: io.TextIOWrapper) -> Iterator[str]:
-    # Python's csv accepts NUL since 3.11, but no database text column does: a NUL means the file is not text.
-    for line in text:
+def _full_of_nul(line: str) -> bool:
+    """A line whose every other character or so is NUL: UTF-16 read as something else, or not text at all (a stray
+    NUL in a text line is only removed)."""
+    nuls = line.count("\x00")
+    return nuls >= 4 and nuls * 4 >= len(line)
+
+
+def _nul_refused(name: str, line: int) -> ImportRejected:
+    return ImportRejected(f"{name}, line {line:,} holds NUL bytes between its characters: this is a binary file, "
+                          "or UTF-16 text without a byte-order mark. Choose its encoding or save it as UTF-8. "
+                          "Nothing was imported.")
+
+
+def _sample_without_nul(text: str, name: str) -> str:
+    """The sample without NUL characters, as records() reads the lines; refused where a line is full of them."""
+    if "\x00" not in text:
+        return text
+    for number, line in enumerate(text.split("\n"), 1):
+        if _full_of_nul(line):
+            raise _nul_refused(name, number)
+    return text.replace("\x00", "")
+
+
+def _text_lines(text: io.TextIOWrapper, nul_lines: list[int]) -> Iterator[str]:
+    # No database text column takes NUL (PostgreSQL refuses it, COPY included): records() removes it from the
+    # cells of a line that holds one; a line full of NUL means the file is not text in this encoding.
+    for number, line in enumerate(text, 1):
         if "\x00" in line:
-            raise _NulByte()
+            if _full_of_nul(line):
+                raise _NulLine(number)
+            nul_lines[0] += 1
         yield line
 
 

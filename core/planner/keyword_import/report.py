@@ -57,6 +57,8 @@ class ImportReport:
     updated: int = 0
     restored: int = 0  # of `updated`: soft-deleted keywords brought back
     skipped: int = 0
+    cut_cells: int = 0  # cells of extra columns cut to MAX_CELL characters (their rows were kept)
+    nul_cells: int = 0  # cells that held NUL characters, removed (their rows were kept)
     reasons: Counter[str] = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)  # the first SHOWN
     notes: list[str] = field(default_factory=list)
@@ -83,6 +85,19 @@ class ImportReport:
             self._writer = csv.writer(self._spool)
         self._writer.writerow((problem.line, problem.code, problem.message, spreadsheet_text(problem.keyword)))
 
+    def note_cut(self, cut: Counter[str], bound: int) -> None:
+        """Say which extra columns had cells cut to `bound` characters (the rows themselves were kept)."""
+        self.cut_cells = sum(cut.values())
+        where = ", ".join(f"“{column}”: {n:,}" for column, n in cut.most_common())
+        self.notes.append(f"{self.cut_cells:,} cell(s) of extra columns held more than {bound:,} characters and were "
+                          f"cut to {bound:,} ({where}); their keywords were imported.")
+
+    def note_nul(self, cells: int) -> None:
+        """Say how many cells held NUL characters, which no database text column takes, and were removed."""
+        self.nul_cells = cells
+        self.notes.append(f"{cells:,} cell(s) held NUL characters (\\0), which were removed; their keywords were "
+                          "imported.")
+
     def summary(self) -> str:
         """One line for people: what was imported, updated and skipped, and why."""
         if self.rejected:
@@ -97,7 +112,7 @@ class ImportReport:
         w = csv.writer(out)
         w.writerow(("file", spreadsheet_text(self.file_name)))
         for key in ("source", "encoding", "delimiter", "on_existing", "all_or_nothing", "rows", "imported",
-                    "updated", "restored", "skipped"):
+                    "updated", "restored", "skipped", "cut_cells", "nul_cells"):
             w.writerow((key, getattr(self, key)))
         w.writerow(("result", spreadsheet_text(self.summary())))
         for note in self.notes:

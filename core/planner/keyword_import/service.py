@@ -11,17 +11,17 @@ from sqlalchemy.orm import Session
 
 from core import tenancy
 from core.common.uow import UnitOfWork
-from core.errors import LimitExceeded, ValidationFailed
+from core.errors import ValidationFailed
 from core.planner import clusters
 from core.planner.keyword_import import columns as cols
-from core.planner.keyword_import import pipeline, reading, writers
+from core.planner.keyword_import import locks, pipeline, reading, writers
 from core.planner.keyword_import.pipeline import DELETED, EXISTS, OnProgress, Progress
 from core.planner.keyword_import.preview import DEFAULT_OPTIONS, ImportOptions, layout_and_mapping
 from core.planner.keyword_import.report import ImportRejected, ImportReport
 from core.planner.keyword_import.rows import Row, RowParser
 from core.tenancy import Actor
 from db.base import utcnow
-from db.models import Account, Clusters, IndustrySector, Keywords, Plan, Sector
+from db.models import Clusters, Keywords, Sector, SeedKeyword
 
 MODES = ("update", "skip")
 Data = Path | str | bytes | BinaryIO
@@ -50,19 +50,21 @@ def _opened(data: Data, name: str | None, options: ImportOptions) -> tuple[readi
 def run_import(session: Session, actor: Actor, *, site_id: int, sector_id: int, data: Data, name: str | None = None,
                options: ImportOptions = DEFAULT_OPTIONS, on_progress: OnProgress | None = None) -> ImportReport:
     """Import a CSV export into a sector (editors with access to the site, and up) in the caller's transaction;
-    raises ImportRejected (carrying the report once rows were read) when nothing may be written."""
-    sector = tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
-    if options.on_existing not in MODES:
-        raise ValidationFailed(f"on_existing must be “update” or “skip”, not “{options.on_existing}”.")
-    began = time.perf_counter()
-    source, layout, parser, report = _opened(data, name, options)
-    try:
-        rows = pipeline.parsed(source, layout, parser, report, strict=options.all_or_nothing,
-                               on_progress=on_progress)
-        _write(session, actor, sector, rows, report, update=options.on_existing == "update",
-               on_progress=on_progress, size=source.size)
-    finally:
-        source.close()
+    raises ImportRejected (carrying the report once rows were read) when nothing may be written. One import per
+    account at a time (see locks): a second one waits up to options.lock_wait seconds, then is refused."""
+    with locks.refused_when_busy():
+        sector = tenancy.sector_for_write(session, actor, site_id=site_id, sector_id=sector_id)
+        if options.on_existing not in MODES:
+            raise ValidationFailed(f"on_existing must be “update” or “skip”, not “{options.on_existing}”.")
+        began = time.perf_counter()
+        source, layout, parser, report = _opened(data, name, options)
+        try:
+            rows = pipeline.parsed(source, layout, parser, report, strict=options.all_or_nothing,
+                                   on_progress=on_progress)
+            _write(session, actor, sector, rows, report, update=options.on_existing == "update",
+                   on_progress=on_progress, size=source.size, wait=options.lock_wait)
+        finally:
+            source.close()
     if report.rows == 0:
         raise ImportRejected(f"{report.file_name} has no keyword rows"
                              + (f" after the header on line {layout.header_line}." if layout.header_line else "."))
@@ -95,15 +97,20 @@ def write_rows(session: Session, actor: Actor, *, site_id: int, sector_id: int, 
         for item in rows:
             report.rows += 1
             yield item
-    _write(session, actor, sector, counted(), report, update=on_existing == "update")
+    with locks.refused_when_busy():
+        _write(session, actor, sector, counted(), report, update=on_existing == "update")
     return report
 
 
 def _write(session: Session, actor: Actor, sector: Sector, rows: Iterable[tuple[int, Row]], report: ImportReport,
-           *, update: bool, on_progress: OnProgress | None = None, size: int = 0) -> None:
+           *, update: bool, on_progress: OnProgress | None = None, size: int = 0,
+           wait: float = locks.WAIT_SECONDS) -> None:
     """De-duplicate and stream rows to the database, then merge; refuse what the plan or the mode forbids."""
+    # The account's turn first: the plan's room and the sector's keywords are then read as the previous import
+    # of the account left them, and two merges never interleave (held until the caller's transaction ends).
+    locks.take_turn(session, sector.account_id, wait=wait)
     target = _target(session, sector, update=update)
-    room = _plan_room(session, sector)  # asked before the COPY starts: the connection is busy during it
+    room = locks.plan_room(session, sector.account_id)  # asked before the COPY starts: the connection is busy then
     seen = _existing(session, actor, sector.id)
     # A savepoint: whatever fails below (a broken file found late, the plan, all-or-nothing) leaves no row behind
     # even before the caller rolls back, and on PostgreSQL the caller's transaction stays usable after a COPY error.
@@ -114,42 +121,29 @@ def _write(session: Session, actor: Actor, sector: Sector, rows: Iterable[tuple[
             pipeline.send(rows, seen, sink, report, update=update)
             del seen  # the de-duplication keys may be large; the merge does not need them
             adding = report.rows - report.skipped - report.updated + report.restored
-            if report.rejected is None and room is not None and adding > room[1]:
-                raise LimitExceeded(f"Plan “{room[0]}” allows {room[2]:,} keywords; the account has "
-                                    f"{room[2] - room[1]:,} and this import would add {adding:,}. Nothing was "
-                                    "imported: delete keywords or upgrade the plan first.")
+            if report.rejected is None and room is not None:
+                room.check(adding, what="this import", done="imported")
         except BaseException as exc:
             sink.fail(exc)
             raise
         if on_progress:
             on_progress(Progress("writing", report.rows, size, size))
         streamed = time.perf_counter()
-        written, seeds = sink.finish(write=report.rejected is None and report.rows > report.skipped)
+        written = sink.finish(write=report.rejected is None and report.rows > report.skipped)
         report.phases = {"read": streamed - began, "write": time.perf_counter() - streamed}
         if report.rejected is not None:
             report.imported = report.updated = report.restored = 0
             raise ImportRejected(f"Nothing was imported: {report.rejected}", report)
-        _conclude(session, actor, sector, target, report, written, seeds)
+        _conclude(session, actor, sector, target, report, written)
 
 
 def _target(session: Session, sector: Sector, *, update: bool) -> writers.Target:
-    industry_id = None
-    if sector.industry_sector_id is not None:
-        industry_id = session.scalar(select(IndustrySector.industry_id)
-                                     .where(IndustrySector.id == sector.industry_sector_id))
-    return writers.Target(sector.account_id, sector.site_id, sector.id, industry_id,
-                          sector.industry_sector_id if industry_id is not None else None, update, utcnow())
-
-
-def _plan_room(session: Session, sector: Sector) -> tuple[str, int, int] | None:
-    """(plan name, keywords it still allows, its limit), or None when the account has no plan."""
-    plan = session.scalar(select(Plan).join(Account, Account.plan_id == Plan.id)
-                          .where(Account.id == sector.account_id))
-    if plan is None:
-        return None
-    used = session.scalar(select(func.count()).select_from(Keywords).where(
-        Keywords.account_id == sector.account_id, Keywords.deleted_at.is_(None))) or 0
-    return plan.name, plan.max_keywords - used, plan.max_keywords
+    """Where the rows go; library keywords are linked only when the sector's industry sector has active ones."""
+    isec = sector.industry_sector_id
+    if isec is not None and session.scalar(select(SeedKeyword.id).where(
+            SeedKeyword.industry_sector_id == isec, SeedKeyword.is_active.is_(True)).limit(1)) is None:
+        isec = None
+    return writers.Target(sector.account_id, sector.site_id, sector.id, isec, update, utcnow())
 
 
 def _existing(session: Session, actor: Actor, sector_id: int) -> dict[str, int]:
@@ -161,7 +155,7 @@ def _existing(session: Session, actor: Actor, sector_id: int) -> dict[str, int]:
 
 
 def _conclude(session: Session, actor: Actor, sector: Sector, target: writers.Target, report: ImportReport,
-              written: int, seeds: int) -> None:
+              written: int) -> None:
     """Counts and notes after the merge; cluster totals follow updated volumes."""
     planned = report.rows - report.skipped - report.updated
     report.imported = written - report.updated if target.update else written
@@ -172,11 +166,19 @@ def _conclude(session: Session, actor: Actor, sector: Sector, target: writers.Ta
         cluster_ids = session.scalars(tenancy.scoped(select(Clusters.id).where(Clusters.sector_id == sector.id),
                                                      Clusters, actor)).all()
         clusters.refresh_stats(session, list(cluster_ids))
-    if target.industry_sector_id is None:
+    if sector.industry_sector_id is None:
         report.notes.append("The sector has no industry sector, so the keywords are not linked to the keyword "
                             "library. Set the sector's industry sector to link future imports.")
-    elif seeds:
-        report.notes.append(f"{seeds:,} new keyword(s) were added to the industry sector's keyword library.")
+    elif target.industry_sector_id is not None and (linked := _linked(session, target)):
+        report.notes.append(f"{linked:,} keyword(s) are linked to the same keyword in the industry sector's keyword "
+                            "library, which platform admins curate; an import never changes the library.")
+
+
+def _linked(session: Session, target: writers.Target) -> int:
+    """Keywords this import wrote (their updated_at is its time) that point at a library keyword."""
+    return session.scalar(select(func.count()).select_from(Keywords).where(
+        Keywords.sector_id == target.sector_id, Keywords.seed_keyword_id.is_not(None),
+        Keywords.updated_at == target.now)) or 0
 
 
 def import_file(uow: UnitOfWork, actor: Actor, *, site_id: int, sector_id: int,

@@ -13,13 +13,17 @@ Rules (also in the README of the import):
   kept in the keyword's attributes as `volume_range`, so nothing is lost.
 - Difficulty is 0–100; "45%" and "45.6" are accepted (rounded half up to a whole number).
 - Intents: several per cell, separated by , ; | or /, lower-cased; Semrush's codes (0–3) and letters (I, N, C, T)
-  are spelled out.
+  are spelled out. Ahrefs' "Intents" cell also holds two yes/no flags, "Branded"/"Non-branded" and
+  "Local"/"Non-local": they are not search intents, so they leave the intent and become the keyword's attributes
+  `branded` and `local` (true/false), which the keyword list filters on.
 """
 from __future__ import annotations
 
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from core.errors import ValidationFailed
 
 NULLS = frozenset({"", "n/a", "na", "-", "--", "—", "–", "null", "none", "nan", "#n/a"})
 MAX_VOLUME = 2_000_000_000
@@ -34,6 +38,9 @@ _SIMPLE_CPC = re.compile(r"\d{1,8}(?:\.\d{1,2})?")
 INTENT_CODES = {"0": "commercial", "1": "informational", "2": "navigational", "3": "transactional",
                 "i": "informational", "n": "navigational", "c": "commercial", "t": "transactional"}
 _INTENT_SPLIT = re.compile(r"\s*[,;|/]\s*")
+SEARCH_INTENTS = ("informational", "navigational", "commercial", "transactional")
+FLAG_NAMES = ("branded", "local")  # yes/no attributes of a keyword that tools list among its intents
+_FLAG_FOLD = re.compile(r"[\s_-]+")
 
 
 class BadValue(ValueError):
@@ -148,28 +155,71 @@ def cpc(text: str) -> str | None:
     return str(value)
 
 
-def intent(text: str) -> str | None:
-    """Our form of an intent cell: lower-case, comma+space separated, each intent once, in the given order."""
+def _flag_word(word: str) -> tuple[str, bool] | None:
+    """("branded", True) for "Branded", ("local", False) for "Non-local" / "non local" / "nonlocal"; else None."""
+    folded = _FLAG_FOLD.sub("", word)
+    for prefix in ("non", "un"):
+        if folded.startswith(prefix) and folded[len(prefix):] in FLAG_NAMES:
+            return folded[len(prefix):], False
+    return (folded, True) if folded in FLAG_NAMES else None
+
+
+def intent_and_flags(text: str) -> tuple[str | None, dict[str, bool]]:
+    """Our form of an intent cell — lower-case, comma+space separated, each intent once, in the given order — and
+    the flags it held ({"branded": True, "local": False}; the first mention of a flag wins)."""
     raw = text.strip()
     if raw.lower() in NULLS:
-        return None
+        return None, {}
     seen: dict[str, None] = {}
+    flags: dict[str, bool] = {}
     for part in _INTENT_SPLIT.split(raw):
         word = part.strip().lower()
-        if word:
+        if not word:
+            continue
+        marked = _flag_word(word)
+        if marked is not None:
+            flags.setdefault(*marked)
+        else:
             seen.setdefault(INTENT_CODES.get(word, word), None)
     joined = ", ".join(seen)
     if len(joined) > MAX_INTENT:
         raise BadValue(f"Intent “{raw[:40]}…” is longer than {MAX_INTENT} characters")
-    return joined or None
+    return joined or None, flags
+
+
+def intent(text: str) -> str | None:
+    """The search intents of an intent cell (its flags left out: see intent_and_flags)."""
+    return intent_and_flags(text)[0]
+
+
+def typed_intent(value: object) -> str | None:
+    """An intent a person types (an inline edit, a library keyword): kept as typed, trimmed, several allowed as in a
+    file's cell; the branded/local flags, which an import keeps as attributes, are refused as intents."""
+    text = str(value).strip() if value is not None else ""
+    if len(text) > MAX_INTENT:
+        raise ValidationFailed(f"Intent may have at most {MAX_INTENT} characters ({len(text)} given).")
+    flag_part = next((p for p in _INTENT_SPLIT.split(text) if _flag_word(p.strip().lower())), None)
+    if flag_part is not None:
+        raise ValidationFailed(
+            f"“{flag_part.strip()}” is not a search intent: branded and local are marks of their own (an import keeps "
+            "them as the keyword's attributes). Intents are " + ", ".join(SEARCH_INTENTS[:-1]) + " and "
+            + SEARCH_INTENTS[-1] + "; several may be given, separated by commas.")
+    return text or None
 
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "✓", "✔"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "✗", "✘"})
 
 
 def flag(text: str) -> bool:
     """A yes/no cell (Ahrefs marks each intent in a column of its own)."""
     return text.strip().lower() in TRUE_WORDS
+
+
+def yes_no(text: str) -> bool | None:
+    """A yes/no cell as True/False; None when it says neither (empty, "n/a")."""
+    word = text.strip().lower()
+    return True if word in TRUE_WORDS else False if word in FALSE_WORDS else None
 
 
 def trend(text: str) -> list[float] | str:

@@ -1,13 +1,14 @@
 """Writing parsed rows, streamed, in the caller's transaction: COPY into a staging table and one merge on
-PostgreSQL; batched `INSERT … ON CONFLICT` on SQLite. Either way: the seed-keyword library first, then keywords.
+PostgreSQL; batched `INSERT … ON CONFLICT` on SQLite.
 
 An existing keyword (same sector, same normalised form) is updated or left alone by `Target.update`:
 - update: metrics the file has a value for replace the stored ones (an empty cell never erases a value);
   attributes are merged (the file's keys win); a soft-deleted keyword is restored; status and cluster stay.
 - skip: the keyword is not touched (the pipeline has already reported it; ON CONFLICT only guards against a
   keyword added by someone else while the import runs).
-New seed keywords copy the keyword and its metrics, never the attributes: the library is shared by every
-account, extra columns may be a team's own notes.
+The keyword library (SeedKeyword, global, curated by platform admins) is only read: a keyword of a sector tied to an
+industry sector is linked to the active library keyword of the same normalised form, when there is one. An import
+never adds or changes library rows: a customer's keywords and metrics stay in the customer's account.
 """
 from __future__ import annotations
 
@@ -28,18 +29,16 @@ COLUMNS = ("account_id, site_id, sector_id, seed_keyword_id, keyword, keyword_no
            "intent, attributes, status, disabled, created_at, updated_at")
 DIRECT_COLUMNS = ("account_id, site_id, sector_id, keyword, keyword_norm, volume, difficulty, cpc, intent, attributes, "
                   "status, disabled, created_at, updated_at")
-SEED_COLUMNS = ("keyword, keyword_norm, industry_id, industry_sector_id, volume, difficulty, cpc, intent, "
-                "attributes, is_active, created_at, updated_at")
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where rows go: the validated sector, its industry sector (None: no library link) and the mode."""
+    """Where rows go: the validated sector, the industry sector whose library keywords are linked (None: no link)
+    and the mode."""
 
     account_id: int
     site_id: int
     sector_id: int
-    industry_id: int | None
     industry_sector_id: int | None
     update: bool
     now: datetime
@@ -47,7 +46,7 @@ class Target:
 
 class Sink(Protocol):
     def add(self, row: Row) -> None: ...
-    def finish(self, *, write: bool) -> tuple[int, int]: ...  # (keyword rows written, new seed keywords)
+    def finish(self, *, write: bool) -> int: ...  # keyword rows written
     def fail(self, exc: BaseException) -> None: ...
 
 
@@ -63,7 +62,7 @@ def _on_conflict(update: bool, table: str) -> str:
 
 
 class PostgresSink:
-    """COPY (text format) into a temporary stage as rows arrive; then seed upsert and one INSERT … SELECT."""
+    """COPY (text format) into a temporary stage as rows arrive; then one INSERT … SELECT (linking library keywords)."""
 
     def __init__(self, session: Session, target: Target):
         self.target = target
@@ -81,21 +80,16 @@ class PostgresSink:
         except Exception:  # the server's reply to the aborted COPY; `exc` is the error that matters
             pass
 
-    def finish(self, *, write: bool) -> tuple[int, int]:
+    def finish(self, *, write: bool) -> int:
         self._copy_cm.__exit__(None, None, None)
-        t, seeds = self.target, 0
+        t = self.target
         params = {"account": t.account_id, "site": t.site_id, "sector": t.sector_id, "now": t.now,
-                  "industry": t.industry_id, "isec": t.industry_sector_id}
+                  "isec": t.industry_sector_id}
         written = 0
         if write:
-            if t.industry_sector_id is not None:
-                self.cur.execute(
-                    f"INSERT INTO seed_keyword ({SEED_COLUMNS}) SELECT s.keyword, s.keyword_norm, %(industry)s, "
-                    "%(isec)s, s.volume, s.difficulty, s.cpc, s.intent, '{}', true, %(now)s, %(now)s "
-                    f"FROM {self.stage} s ON CONFLICT (industry_sector_id, keyword_norm) DO NOTHING", params)
-                seeds = max(self.cur.rowcount, 0)
+            if t.industry_sector_id is not None:  # read only: the library is curated, never filled by imports
                 seed, join = "sk.id", ("LEFT JOIN seed_keyword sk ON sk.industry_sector_id = %(isec)s "
-                                       "AND sk.keyword_norm = s.keyword_norm")
+                                       "AND sk.keyword_norm = s.keyword_norm AND sk.is_active")
             else:
                 seed, join = "NULL", ""
             self.cur.execute(
@@ -106,11 +100,11 @@ class PostgresSink:
             written = max(self.cur.rowcount, 0)
         self.cur.execute(f"DROP TABLE {self.stage}")  # a second import in the same transaction starts clean
         self.cur.close()
-        return written, seeds
+        return written
 
 
 class DirectPostgresSink:
-    """The first import into an empty sector without a library link: every row is new, so it is COPYed straight
+    """The first import into an empty sector with no library keywords to link: every row is new, so it is COPYed straight
     into keywords — no stage, no merge — as fast as `psql \\copy`. Were a keyword added to the sector by someone
     else meanwhile, the unique key refuses the COPY and the whole import is rolled back with a message."""
 
@@ -132,14 +126,14 @@ class DirectPostgresSink:
     def fail(self, exc: BaseException) -> None:
         PostgresSink.fail(self, exc)  # type: ignore[arg-type] - the same COPY context
 
-    def finish(self, *, write: bool) -> tuple[int, int]:
+    def finish(self, *, write: bool) -> int:
         try:
             self._copy_cm.__exit__(None, None, None)
         except psycopg.errors.UniqueViolation as exc:
             raise _raced() from exc
         written = max(self.cur.rowcount, 0)
         self.cur.close()
-        return written, 0
+        return written
 
 
 def _raced() -> ImportRejected:
@@ -162,15 +156,12 @@ class SQLiteSink:
         self.cache_size = self.conn.exec_driver_sql("PRAGMA cache_size").scalar()
         self.conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE_KB}")
         self.batch: list[Row] = []
-        self.written = self.seeds = 0
+        self.written = 0
         now = _sqlite_time(t.now)
         seed = "NULL"
-        self.seed_sql = None
-        if t.industry_sector_id is not None:
-            seed = f"(SELECT id FROM seed_keyword WHERE industry_sector_id = {int(t.industry_sector_id)} AND keyword_norm = ?2)"
-            self.seed_sql = (f"INSERT INTO seed_keyword ({SEED_COLUMNS}) VALUES (?1, ?2, {int(t.industry_id)}, "
-                             f"{int(t.industry_sector_id)}, ?3, ?4, ?5, ?6, '{{}}', 1, '{now}', '{now}') "
-                             "ON CONFLICT (industry_sector_id, keyword_norm) DO NOTHING")
+        if t.industry_sector_id is not None:  # read only: the library is curated, never filled by imports
+            seed = (f"(SELECT id FROM seed_keyword WHERE industry_sector_id = {int(t.industry_sector_id)} "
+                    "AND keyword_norm = ?2 AND is_active)")
         self.sql = (f"INSERT INTO keywords ({COLUMNS}) VALUES ({int(t.account_id)}, {int(t.site_id)}, "
                     f"{int(t.sector_id)}, {seed}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'new', 0, '{now}', '{now}') "
                     f"ON CONFLICT (sector_id, keyword_norm) {_on_conflict(t.update, 'keywords')}")
@@ -181,8 +172,6 @@ class SQLiteSink:
             self._flush()
 
     def _flush(self) -> None:
-        if self.seed_sql:
-            self.seeds += max(self.conn.exec_driver_sql(self.seed_sql, [r[:6] for r in self.batch]).rowcount, 0)
         self.written += max(self.conn.exec_driver_sql(self.sql, self.batch).rowcount, 0)
         self.batch = []
 
@@ -190,11 +179,11 @@ class SQLiteSink:
         self.batch = []
         self._restore()
 
-    def finish(self, *, write: bool) -> tuple[int, int]:
+    def finish(self, *, write: bool) -> int:
         if write and self.batch:
             self._flush()
         self._restore()
-        return self.written, self.seeds
+        return self.written
 
     def _restore(self) -> None:
         self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(self.cache_size)}")
