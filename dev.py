@@ -2,7 +2,8 @@
 """Set-up and run in one step, with nothing but Python 3.11+:
 
     python3 dev.py run     # venv + dependencies, migrate the SQLite default, start the scheduler and the dashboard
-    python3 dev.py test    # venv + dependencies, the whole test suite on SQLite and PostgreSQL
+    python3 dev.py test    # venv + dependencies, the whole test suite on SQLite and PostgreSQL, in parallel
+                           # (IGNY8_TEST_WORKERS processes, default 2 per core; extra arguments go to pytest)
     python3 dev.py bench   # the benchmarks under bench/
     python3 dev.py cli ... # python -m core.cli ... inside the venv
 """
@@ -83,6 +84,16 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def test_workers(extra: list[str]) -> list[str]:
+    """pytest-xdist options: the suite waits on processes, servers and the browser as much as on the CPU, so two
+    workers per core; a module's tests stay on one worker (its module fixtures are made once). None when the caller
+    chose (-n …, -p no:xdist) or IGNY8_TEST_WORKERS is 0 or 1."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) or "xdist" in a for a in extra):
+        return []
+    workers = os.environ.get("IGNY8_TEST_WORKERS") or str(2 * (os.cpu_count() or 1))
+    return [] if workers in {"0", "1"} else ["-n", workers, "--dist", "loadscope"]
+
+
 def main(argv: list[str]) -> int:
     command, extra = (argv[0], argv[1:]) if argv else ("run", [])
     if command not in {"run", "test", "bench", "cli"}:
@@ -93,7 +104,7 @@ def main(argv: list[str]) -> int:
         return run_app(extra)
     if command == "test":
         ensure_browser()
-        return subprocess.call([str(PY), "-m", "pytest", *extra], cwd=ROOT)
+        return subprocess.call([str(PY), "-m", "pytest", *test_workers(extra), *extra], cwd=ROOT)
     if command == "cli":
         return subprocess.call([str(PY), "-m", "core.cli", *extra], cwd=ROOT)
     return subprocess.call([str(PY), str(ROOT / "bench" / "run_all.py"), *extra], cwd=ROOT)
