@@ -84,6 +84,28 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def ensure_wordpress() -> None:
+    """Start the loopback WordPress the publishing tests run against (../shared/tools/wordpress-up.sh) and put its
+    WP_URL, WP_USER and WP_APP_PASSWORD in the environment, unless WP_URL is set already. Once, before the test
+    workers start (they would otherwise race on its first install)."""
+    tool = ROOT.parent / "shared" / "tools" / "wordpress-up.sh"
+    if os.environ.get("WP_URL") or not tool.exists():
+        return
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        print("WordPress not started (wordpress-up.sh needs root): the publishing tests skip.", flush=True)
+        return
+    print("Starting the loopback WordPress (about 45 s the first time) …", flush=True)
+    done = subprocess.run(["bash", str(tool)], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        print(f"wordpress-up.sh failed (exit {done.returncode}): the publishing tests skip or fail.", flush=True)
+        return
+    for line in done.stdout.splitlines():  # export WP_URL='http://127.0.0.1:8089'
+        name, _, value = line.removeprefix("export ").partition("=")
+        if name in {"WP_URL", "WP_USER", "WP_APP_PASSWORD"}:
+            os.environ[name] = value.strip().strip("'")
+
+
 def test_workers(extra: list[str]) -> list[str]:
     """pytest-xdist options: the suite waits on processes, servers and the browser as much as on the CPU, so two
     workers per core; a module's tests stay on one worker (its module fixtures are made once). None when the caller
@@ -104,6 +126,7 @@ def main(argv: list[str]) -> int:
         return run_app(extra)
     if command == "test":
         ensure_browser()
+        ensure_wordpress()
         return subprocess.call([str(PY), "-m", "pytest", *test_workers(extra), *extra], cwd=ROOT)
     if command == "cli":
         return subprocess.call([str(PY), "-m", "core.cli", *extra], cwd=ROOT)

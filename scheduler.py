@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import sys
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -13,6 +14,7 @@ from core import runtime
 from core.billing import jobs as billing_jobs
 from core.config import settings
 from core.identity import jobs as identity_jobs
+from core.publishing import jobs as publishing_jobs
 
 log = logging.getLogger("igny8.scheduler")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -26,7 +28,19 @@ def build(rt: runtime.Runtime) -> BlockingScheduler:
                   seconds=every)
     sched.add_job(billing_jobs.plan_credits, "interval", args=[rt], id="plan_credits", replace_existing=True,
                   seconds=every)
+    poll = max(settings().publish_poll_seconds, 1)
+    sched.add_job(publishing, "interval", args=[rt, sched], id="publishing", replace_existing=True, seconds=poll,
+                  next_run_time=datetime.now(UTC))
     return sched
+
+
+def publishing(rt: runtime.Runtime, sched: BlockingScheduler) -> None:
+    """Place and publish what is due, then arm a one-off run at the next slot, so a post goes out within a second
+    or so of its slot instead of at the next poll (the poll still catches slots scheduled meanwhile)."""
+    wake = publishing_jobs.tick(rt)
+    if wake is not None and sched.running:
+        sched.add_job(publishing, "date", args=[rt, sched], id="publish_at_slot", replace_existing=True,
+                      run_date=max(wake, datetime.now(UTC)), misfire_grace_time=None)
 
 
 def main(argv: list[str] | None = None) -> int:

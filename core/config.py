@@ -23,6 +23,8 @@ class Settings:
     owner_password: str | None
     scheduler_interval_seconds: int
     import_max_mb: int  # keyword files larger than this are refused before reading
+    publish_poll_seconds: int = 5  # how often the scheduler looks for newly scheduled articles
+    publish_lease_seconds: int = 600  # how long a scheduler holds an article it publishes before another may take over
     previous_secret_keys: tuple[str, ...] = ()  # older secret keys that still decrypt (rotate-secrets)
 
 
@@ -55,6 +57,8 @@ def load() -> Settings:
         owner_password=os.environ.get("IGNY8_OWNER_PASSWORD") or None,
         scheduler_interval_seconds=_int("IGNY8_SCHEDULER_INTERVAL_SECONDS", 60),
         import_max_mb=_int("IGNY8_IMPORT_MAX_MB", 200),
+        publish_lease_seconds=_int("IGNY8_PUBLISH_LEASE_SECONDS", 600),
+        publish_poll_seconds=_int("IGNY8_PUBLISH_POLL_SECONDS", 5),
     )
 
 

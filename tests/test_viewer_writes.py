@@ -10,6 +10,7 @@ import inspect
 import io
 import pkgutil
 from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -29,7 +30,9 @@ from core.planner.clustering import apply
 from core.planner.keyword_import import service as keyword_import
 from core.planner.keyword_import.rows import ParsedRow
 from core.planner.keywords import KeywordFilter
-from core.publishing import connection
+from core.publishing import connection, doctor, slots, taxonomy
+from core.publishing import service as publishing
+from core.publishing import settings as publishing_settings
 from core.writer import content as articles
 from core.writer import images, review, revisions, tasks
 from db.enums import RevisionKind, Role
@@ -57,7 +60,12 @@ READS = {
     "core.planner.keywords": {"cluster_choices", "count_by_status", "count_filtered", "list_keywords"},
     "core.planner.library": {"default_library", "list_seeds", "sector_library"},
     "core.planner.overview": {"pipeline_counts"},
-    "core.publishing.connection": {"wordpress_login"},
+    "core.publishing.connection": {"integration", "wordpress_login"},
+    "core.publishing.events": {"list_events"},
+    "core.publishing.service": {"state"},
+    "core.publishing.settings": {"get"},
+    "core.publishing.slots": {"calendar", "next_free", "plan"},
+    "core.publishing.taxonomy": {"authors", "list_terms", "terms_of"},
     "core.tenancy": {"get"},
     "core.writer.content": {"counts", "get_article", "list_content"},
     "core.writer.images": {"article_html", "image_file", "list_images", "preview_html"},
@@ -73,6 +81,7 @@ PLATFORM_WRITES = [
     "core.common.vault.rotate", "core.identity.accounts.create_account", "core.identity.accounts.create_plan",
     "core.identity.accounts.update_plan", "core.planner.library.create_seed", "core.planner.library.import_seeds",
     "core.planner.library.set_active", "core.planner.library.update_seed"]
+SOON = datetime.now(UTC) + timedelta(days=1)
 CSV = b"Keyword,Volume\ncheap hosting,100\nfast hosting,50\n"
 
 
@@ -150,6 +159,7 @@ def _writes(w, a) -> dict[str, object]:  # noqa: PLR0915 - one call per write fu
         "core.writer.review.add_comment": lambda: review.add_comment(s, a, content_id=c.id, comment="Mine"),
         "core.writer.review.after_generation": lambda: review.after_generation(s, a, content=c),
         "core.writer.review.bulk_approve": lambda: review.bulk_approve(s, a, content_ids=[c.id]),
+        "core.writer.review.settings_row": lambda: review.settings_row(s, a, site_id=site),
         "core.writer.review.set_auto_approval": lambda: review.set_auto_approval(s, a, site_id=site, enabled=True),
         "core.writer.review.transition": lambda: review.transition(s, a, content_id=c.id, to="review"),
         "core.writer.revisions.add": lambda: revisions.add(s, a, content=c, kind=RevisionKind.edit),
@@ -264,6 +274,22 @@ def _writes(w, a) -> dict[str, object]:  # noqa: PLR0915 - one call per write fu
         "core.planner.library.update_seed": lambda: library.update_seed(s, a, seed_id=seed.id, volume=1),
         "core.publishing.connection.set_wordpress": lambda: connection.set_wordpress(
             s, a, site_id=site, url="https://evil.example", username="me", app_password="abcd efgh ijkl mnop"),
+        "core.publishing.connection.check": lambda: connection.check(uow, a, site_id=site),
+        "core.publishing.connection.login": lambda: connection.login(s, a, site_id=site),
+        "core.publishing.connection.record_check": lambda: connection.record_check(
+            s, a, site_id=site, report=doctor.Report()),
+        "core.publishing.service.publish": lambda: publishing.publish(uow, a, content_id=c.id),
+        "core.publishing.service.schedule": lambda: publishing.schedule(s, a, content_id=c.id, at=SOON),
+        "core.publishing.service.unpublish": lambda: publishing.unpublish(uow, a, content_id=c.id),
+        "core.publishing.service.unschedule": lambda: publishing.unschedule(s, a, content_id=c.id),
+        "core.publishing.settings.update": lambda: publishing_settings.update(
+            s, a, site_id=site, auto_approval=True, auto_publish=True, daily_limit=1, weekly_limit=2,
+            monthly_limit=3, days=["mon"], time_slots=["09:00"]),
+        "core.publishing.slots.place": lambda: slots.place(s, a, site_id=site),
+        "core.publishing.taxonomy.create_term": lambda: taxonomy.create_term(s, a, site_id=site, name="News"),
+        "core.publishing.taxonomy.set_author": lambda: taxonomy.set_author(s, a, content_id=c.id, author_id=None),
+        "core.publishing.taxonomy.set_terms": lambda: taxonomy.set_terms(s, a, content_id=c.id, taxonomy_ids=[]),
+        "core.publishing.taxonomy.sync": lambda: taxonomy.sync(uow, a, site_id=site),
         "core.tenancy.get_for_write": lambda: core.tenancy.get_for_write(s, a, type(w.cluster), w.cluster.id),
         "core.tenancy.sector_for_write": lambda: core.tenancy.sector_for_write(s, a, site_id=site, sector_id=sec),
         "core.tenancy.site_for_write": lambda: core.tenancy.site_for_write(s, a, site_id=site),

@@ -319,11 +319,10 @@ def auto_approval(session: Session, *, site_id: int) -> bool:
                                .where(PublishingSettings.site_id == site_id)))
 
 
-def set_auto_approval(session: Session, actor: Actor, *, site_id: int, enabled: bool) -> PublishingSettings:
-    """Turn a site's auto-approval of generated articles on or off (admins); makes its publishing settings if none."""
+def settings_row(session: Session, actor: Actor, *, site_id: int) -> PublishingSettings:
+    """A site's publishing settings row to change (owners and admins), made with the spec's defaults when it has
+    none."""
     tenancy.require_admin(actor)
-    if not isinstance(enabled, bool):
-        raise ValidationFailed(f"Auto-approval is on or off, not “{enabled}”.")
     site = tenancy.site_for_write(session, actor, site_id)
     stmt = tenancy.scoped(select(PublishingSettings), PublishingSettings, actor).where(
         PublishingSettings.site_id == site.id)
@@ -331,10 +330,19 @@ def set_auto_approval(session: Session, actor: Actor, *, site_id: int, enabled: 
     if row is None:
         try:
             with session.begin_nested():  # another admin may create it at the same moment (site_id is unique)
-                row = PublishingSettings(account_id=site.account_id, site_id=site.id, auto_approval_enabled=enabled)
+                row = PublishingSettings(account_id=site.account_id, site_id=site.id)
                 session.add(row)
         except IntegrityError:
             row = session.scalars(stmt).one()
+    return row
+
+
+def set_auto_approval(session: Session, actor: Actor, *, site_id: int, enabled: bool) -> PublishingSettings:
+    """Turn a site's auto-approval of generated articles on or off (admins); makes its publishing settings if none."""
+    tenancy.require_admin(actor)
+    if not isinstance(enabled, bool):
+        raise ValidationFailed(f"Auto-approval is on or off, not “{enabled}”.")
+    row = settings_row(session, actor, site_id=site_id)
     row.auto_approval_enabled = enabled
     session.flush()
     return row

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -109,6 +110,11 @@ class SiteIntegration(SiteScoped, Base):
     sync_status: Mapped[SyncStatus] = mapped_column(enum_type(SyncStatus), default=SyncStatus.pending)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sync_error: Mapped[str] = mapped_column(Text, default="")
+    # The connection doctor's verdict: unknown (never checked), connected, warning, error.
+    connection_status: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown")
+    connection_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    connection_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    structure_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # authors, terms cached
 
     __table_args__ = (UniqueConstraint("site_id", "platform"),)
 
@@ -126,6 +132,8 @@ class SyncEvent(SiteScoped, Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     error_message: Mapped[str] = mapped_column(Text, default="")
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_sync_event_site_created", "site_id", "created_at"),)
 
 
 class PublishingRecord(SiteSectorScoped, Base):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, BigId, SiteSectorScoped, SoftDelete, UTCDateTime, enum_type
+from db.base import Base, BigId, SiteScoped, SiteSectorScoped, SoftDelete, UTCDateTime, enum_type
 from db.enums import (
     AttributeType,
     ClusterRole,
@@ -84,6 +84,7 @@ class Content(SiteSectorScoped, SoftDelete, Base):
     external_type: Mapped[str] = mapped_column(String(100), default="")
     external_metadata: Mapped[dict] = mapped_column(JSON, default=dict)
     sync_status: Mapped[SyncStatus] = mapped_column(enum_type(SyncStatus), default=SyncStatus.pending)
+    publish_error: Mapped[str] = mapped_column(Text, default="", server_default="")  # why site_status is failed
     # Lease of a scheduler process publishing this item (claim -> commit -> work -> record).
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -197,7 +198,9 @@ class Images(SiteSectorScoped, SoftDelete, Base):
     source: Mapped[str] = mapped_column(String(20), default="ai", server_default="ai")  # ai | upload
 
 
-class ContentTaxonomy(SiteSectorScoped, Base):
+class ContentTaxonomy(SiteScoped, Base):
+    """A category or tag of the site (WordPress terms are per site, not per sector): synced or made here."""
+
     __tablename__ = "content_taxonomy"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
