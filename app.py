@@ -23,6 +23,9 @@ PAGES = {  # file in pages/: title, Material icon, url_path
     "writer_tasks": ("Writer queue", "edit_square", "writer-queue"),
     "content": ("Content", "article", "writer-content"),
     "article": ("Article", "description", "writer-article"),
+    "publishing": ("Publishing calendar", "calendar_month", "publishing-calendar"),
+    "wordpress": ("WordPress connection", "link", "publishing-wordpress"),
+    "sync_log": ("Sync log", "history", "publishing-log"),
     "my_account": ("My account", "person", "my-account"),
     "ai_settings": ("AI settings", "tune", "settings-ai"),
     "prompts": ("Prompts & voices", "edit_note", "settings-prompts"),
@@ -43,6 +46,7 @@ sections: dict[str, list] = {"Workspace": [page["overview"], page["keywords"], p
 if ctx.actor.can_write:  # editors and up import keywords
     sections["Workspace"].insert(2, page["keyword_import"])
 sections["Writer"] = [page["writer_tasks"], page["content"], page["article"]]
+sections["Publishing"] = [page["publishing"], page["wordpress"], page["sync_log"]]
 sections["Library"] = [page["keyword_library"]]  # everyone reads it; curating is for platform admins (core checks)
 sections["Settings"] = [page["ai_settings"], page["prompts"]]
 admin_pages = [page[n] for n in ("sites", "users", "ai_admin", "ai_pricing")] if ctx.actor.is_admin else []

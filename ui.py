@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -250,6 +250,15 @@ def missing_scope(ctx: Context, hint: str = PICK_SECTOR, *, sector: bool = True)
     return hint if scope.site_id is None or (sector and scope.sector_id is None) else None
 
 
+def picked_site(ctx: Context, hint: str = "Pick a site in the sidebar.") -> int:
+    """The site picked in the sidebar; without one the page stops with the next step."""
+    problem = missing_scope(ctx, hint, sector=False)
+    if problem is not None:
+        st.info(md(problem))
+        st.stop()
+    return ctx.scope.site_id
+
+
 def picked_sector(ctx: Context, hint: str = PICK_SECTOR) -> tuple[int, int]:
     """The site and sector picked in the sidebar, as (site_id, sector_id); without them the page stops with the
     next step (`hint` when the sidebar offers them)."""
@@ -377,6 +386,22 @@ def run_action(fn: Callable[[Session], T], *, success: str | None = None, clear:
         flash(success)
         st.rerun()
     return result
+
+
+def run_work(fn: Callable[[Runtime], T], *, spinner: str) -> T | None:
+    """Work that opens its own transactions (publishing, the connection doctor, a sync): given the runtime as its
+    unit of work, under a spinner; a domain error shows its message and gives None."""
+    try:
+        with st.spinner(spinner):
+            return fn(get_runtime())
+    except DomainError as e:
+        st.error(md(e))
+        return None
+
+
+def site_moment(day: date, at: time, tz: str) -> datetime:
+    """A day and clock time picked in a site's timezone, as an aware datetime."""
+    return datetime.combine(day, at).replace(tzinfo=ZoneInfo(tz or "UTC"))
 
 
 def local_time(value: datetime | None, tz: str = "UTC") -> str:

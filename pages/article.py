@@ -7,6 +7,8 @@ import ui
 import ui_jobs
 from core.ai import engine
 from core.errors import DomainError
+from core.publishing import service as publishing
+from core.publishing import taxonomy
 from core.writer import content, html, images, review, revisions
 
 ctx = ui.current("Article")
@@ -50,7 +52,8 @@ if steps:
             ui.run_action(lambda s, to=to: review.transition(s, actor, content_id=cid, to=to, comment=comment),
                           success=f"Moved to {to}.", clear=(f"art_comment_{cid}",))
 
-tab_preview, tab_edit, tab_images, tab_history = st.tabs(["Preview", "Edit", "Images", "History"], key="art_tab")
+tab_preview, tab_edit, tab_images, tab_publish, tab_history = st.tabs(
+    ["Preview", "Edit", "Images", "Publishing", "History"], key="art_tab")
 
 with tab_preview:
     shown = ui.run_action(lambda s: images.preview_html(s, actor, content_id=cid))
@@ -174,6 +177,62 @@ with tab_images:
             ui.run_action(lambda s: images.upload(s, actor, content_id=cid, data=up.getvalue(), filename=up.name,
                                                   image_type=u_type, alt_text=u_alt, caption=u_caption),
                           success=f"“{up.name}” uploaded.")
+
+# --- publishing: terms, author, publish now / schedule / update / unpublish -------------------------------------------
+with tab_publish:
+    pub = ui.run_action(lambda s: (publishing.state(s, actor, content_id=cid),
+                                   taxonomy.list_terms(s, actor, site_id=art.site_id),
+                                   taxonomy.terms_of(s, actor, content_id=cid)))
+    if pub is not None:
+        state, all_terms, mine = pub
+        when = ui.local_time(state.scheduled_at, scope.timezone) if state.scheduled_at else ""
+        st.write(f"On WordPress: **{ui.md(state.site_status.replace('_', ' '))}**" + (f" for {when}" if when and
+                 state.site_status == "scheduled" else "") + (f" — [{ui.md(state.url)}]({state.url})" if
+                                                              state.url.startswith(("http://", "https://")) else ""))
+        if state.error:
+            st.error(f"Last attempt failed: {ui.md(state.error)}")
+        for note in state.notes:
+            st.caption(ui.md(note))
+        if not state.connected:
+            st.warning("This site has no working WordPress connection: set it up under Publishing → WordPress "
+                       "connection.")
+        names = {t.id: f"{t.taxonomy_type.value}: {t.name}" for t in all_terms}
+        with st.form(f"art_terms_{cid}"):
+            chosen = st.multiselect("Categories and tags", list(names), key="art_terms_pick", default=[t.id for t in mine],
+                                    format_func=lambda i: names[i], disabled=bool(ro))
+            new_cat = st.text_input("New category (made on WordPress when published)", key="art_new_term", disabled=bool(ro))
+            if st.form_submit_button("Save categories and tags", key="art_terms_submit", disabled=bool(ro), help=ro):
+                def save_terms(s):
+                    extra = [taxonomy.create_term(s, actor, site_id=art.site_id, name=new_cat).id] if \
+                        new_cat.strip() else []
+                    return taxonomy.set_terms(s, actor, content_id=cid, taxonomy_ids=[*chosen, *extra])
+                ui.run_action(save_terms, success="Categories and tags saved.")
+        p1, p2, p3 = st.columns(3, vertical_alignment="bottom")
+        label = "Update on WordPress" if state.site_status == "published" else "Publish now"
+        if p1.button(label, key="art_publish_now", type="primary", disabled=bool(ro) or art.status not in (
+                "approved", "published"), help=ro or "Only approved articles are published."):
+            out = ui.run_work(lambda w: publishing.publish(w, actor, content_id=cid), spinner="Publishing …")
+            if out is not None:
+                ui.flash(f"Published: {out.url}" if out.ok else f"Not published: {out.error}")
+                st.rerun()
+        at_day = p2.date_input("Day (site time)", key="art_pub_day", disabled=bool(ro))
+        at_time = p3.time_input("Time (site time)", key="art_pub_time", disabled=bool(ro))
+        s1, s2, s3 = st.columns(3)
+        if s1.button("Schedule at this time", key="art_schedule", disabled=bool(ro), help=ro):
+            at = ui.site_moment(at_day, at_time, scope.timezone)
+            ui.run_action(lambda s: publishing.schedule(s, actor, content_id=cid, at=at), success="Scheduled.")
+        if s2.button("Take off the calendar", key="art_unschedule", disabled=bool(ro) or state.site_status not in (
+                "scheduled", "failed"), help=ro):
+            ui.run_action(lambda s: publishing.unschedule(s, actor, content_id=cid), success="Taken off the calendar.")
+        if s3.button("Unpublish (back to draft on WordPress)", key="art_unpublish", disabled=bool(ro) or
+                     not state.post_id, help=ro):
+            out = ui.run_work(lambda w: publishing.unpublish(w, actor, content_id=cid), spinner="Unpublishing …")
+            if out is not None:
+                ui.flash("Unpublished: the post is a draft on WordPress." if out.ok else f"Failed: {out.error}")
+                st.rerun()
+        ui.table(({"When": ui.local_time(r.created_at, scope.timezone), "Outcome": r.status.value,
+                   "Post": r.destination_id, "Error": r.error_message} for r in state.attempts),
+                 key="art_attempts", empty="Not published yet.")
 
 # --- history, diff and restore ----------------------------------------------------------------------------------------
 with tab_history:
