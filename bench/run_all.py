@@ -11,6 +11,7 @@ BENCHES = {"credits": "bench.credits_bench", "cluster": "bench.cluster_bench", "
 BENCHES["overlap"] = "bench.overlap_bench"
 BENCHES["writer"] = "bench.writer_bench"
 BENCHES["content"] = "bench.content_bench"
+BENCHES["publish"] = "bench.publish_bench"
 
 
 def main(argv: list[str]) -> int:

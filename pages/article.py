@@ -207,6 +207,16 @@ with tab_publish:
                         new_cat.strip() else []
                     return taxonomy.set_terms(s, actor, content_id=cid, taxonomy_ids=[*chosen, *extra])
                 ui.run_action(save_terms, success="Categories and tags saved.")
+        writers = ui.run_action(lambda s: taxonomy.authors(s, actor, site_id=art.site_id)) if state.connected else []
+        if writers:
+            by_id = {a["id"]: a["name"] for a in writers}
+            options, label_of = ui.options_with_none(by_id, "The connection's user")
+            a1, a2 = st.columns([3, 1], vertical_alignment="bottom")
+            who = a1.selectbox("WordPress author", options, index=ui.index_of(options, state.author),
+                               format_func=label_of, key="art_author", disabled=bool(ro))
+            if a2.button("Set author", key="art_author_set", disabled=bool(ro), help=ro):
+                ui.run_action(lambda s: taxonomy.set_author(s, actor, content_id=cid, author_id=who),
+                              success="Author set.")
         p1, p2, p3 = st.columns(3, vertical_alignment="bottom")
         label = "Update on WordPress" if state.site_status == "published" else "Publish now"
         if p1.button(label, key="art_publish_now", type="primary", disabled=bool(ro) or art.status not in (

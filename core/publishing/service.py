@@ -72,6 +72,7 @@ class Work:
     seo_fields: dict
     meta_title: str
     meta_description: str
+    earlier: bool = True  # an earlier attempt fixed the slug: it may have made the post, so look for it first
 
 
 @dataclass
@@ -152,27 +153,31 @@ def publish(uow: UnitOfWork, actor: Actor, *, content_id: int, at: datetime | No
     now = datetime.now(UTC)
     if at is not None and at.tzinfo is None:
         raise ValidationFailed("A publishing time needs its timezone (times are kept in UTC).")
-    with uow() as session:
+    owner = claim.worker_id()
+    with uow() as session:  # checked and claimed in one transaction
         content = _publishable(session, actor, content_id)
         if _busy(content):
             raise Conflict(f"Article #{content.id} is being published right now.")
         mode = "update" if content.external_id and content.site_status == SiteStatus.published else \
             "future" if at is not None and at > now else "publish"
-    return _attempt(uow, content_id=content_id, mode=mode, date_gmt=at.astimezone(UTC) if at else None,
-                    owner=claim.worker_id(), sleep=sleep, refused=f"Article #{content_id} is being published "
-                    "right now, or it changed meanwhile.")
+        _claim_one(session, content_id, owner, refused=f"Article #{content_id} is being published right now, or "
+                   "it changed meanwhile.")
+    return _work(uow, content_id=content_id, owner=owner, mode=mode, date_gmt=at.astimezone(UTC) if at else None,
+                 sleep=sleep)
 
 
 def unpublish(uow: UnitOfWork, actor: Actor, *, content_id: int, trash: bool = False) -> Outcome:
     """Take a published article off the site: back to draft on WordPress, or into its trash."""
+    owner = claim.worker_id()
     with uow() as session:
         content = tenancy.get_for_write(session, actor, Content, content_id)
         if not content.external_id:
             raise ValidationFailed(f"Article #{content.id} is not on WordPress.")
         if _busy(content):
             raise Conflict(f"Article #{content.id} is being published right now.")
-    return _attempt(uow, content_id=content_id, mode="trash" if trash else "draft", date_gmt=None,
-                    owner=claim.worker_id(), refused=f"Article #{content_id} is being published right now.")
+        _claim_one(session, content_id, owner, refused=f"Article #{content_id} is being published right now.")
+    return _work(uow, content_id=content_id, owner=owner, mode="trash" if trash else "draft", date_gmt=None,
+                 sleep=None)
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,7 @@ class State:
     notes: list[str]
     attempts: list[PublishingRecord]
     connected: bool
+    author: int | None  # the WordPress author chosen (None: the connection's user)
 
 
 def state(session: Session, actor: Actor, *, content_id: int) -> State:
@@ -203,7 +209,7 @@ def state(session: Session, actor: Actor, *, content_id: int) -> State:
     meta = content.external_metadata or {}
     return State(content.site_status.value, content.scheduled_publish_at, content.external_url, content.external_id,
                  content.publish_error, str(meta.get("wp_status") or ""), list(meta.get("notes") or []), attempts,
-                 connected)
+                 connected, meta.get("wp_author"))
 
 
 # --- the scheduler's side -------------------------------------------------------------------------------------
@@ -239,16 +245,11 @@ def run_due(uow: UnitOfWork, *, owner: str | None = None, limit: int = 10, now: 
 
 # --- one attempt ----------------------------------------------------------------------------------------------
 
-def _attempt(uow: UnitOfWork, *, content_id: int, mode: str, date_gmt: datetime | None, owner: str,
-             refused: str, sleep: Callable[[float], None] | None = None) -> Outcome:
-    now = datetime.now(UTC)
-    with uow() as session:
-        free = [Content.id == content_id, Content.deleted_at.is_(None)]
-        got = claim.claim_due(session, Content, where=free, owner=owner, lease=lease(), limit=1, now=now,
-                              values={"site_status": SiteStatus.publishing})
-    if not got:
+def _claim_one(session: Session, content_id: int, owner: str, *, refused: str) -> None:
+    free = [Content.id == content_id, Content.deleted_at.is_(None)]
+    if not claim.claim_due(session, Content, where=free, owner=owner, lease=lease(), limit=1,
+                           values={"site_status": SiteStatus.publishing}):
         raise Conflict(refused)
-    return _work(uow, content_id=content_id, owner=owner, mode=mode, date_gmt=date_gmt, sleep=sleep)
 
 
 def _work(uow: UnitOfWork, *, content_id: int, owner: str, mode: str | None, date_gmt: datetime | None,
@@ -281,7 +282,8 @@ def _prepare(session: Session, *, content_id: int, owner: str, mode: str | None,
     login = connection.login(session, actor, site_id=content.site_id)
     link = connection.integration(session, actor, site_id=content.site_id)
     meta = dict(content.external_metadata or {})
-    if not meta.get("wp_slug"):  # fixed once: the marker a later attempt searches for
+    earlier = bool(meta.get("wp_slug"))
+    if not earlier:  # fixed once, committed before any post is made: the marker a later attempt searches for
         meta["wp_slug"] = f"{text.slugify(content.title)[:SLUG_MAX].strip('-') or 'article'}-{content.id}"
     stale = session.scalars(select(PublishingRecord).where(PublishingRecord.content_id == content.id,
                                                            PublishingRecord.status == PublishStatus.publishing))
@@ -307,7 +309,8 @@ def _prepare(session: Session, *, content_id: int, owner: str, mode: str | None,
     return Work(content.id, record.id, owner, login, route_of(content.content_type), meta["wp_slug"], post, mode,
                 date_gmt, content.external_id or "", [_detached(t) for t in terms],
                 _uploads(session, actor, content, meta.get("media") or {}),
-                (link.config_json or {}).get("seo") or {}, content.meta_title or "", content.meta_description or "")
+                (link.config_json or {}).get("seo") or {}, content.meta_title or "", content.meta_description or "",
+                earlier)
 
 
 def _detached(row: ContentTaxonomy) -> ContentTaxonomy:
@@ -358,17 +361,18 @@ def _upload_all(uow: UnitOfWork, client: Client, work: Work, outcome: Outcome) -
         media = client.upload_media(up.data, filename=up.filename, mime=up.mime, alt_text=up.alt,
                                     caption=up.caption, title=work.post["title"])
         outcome.media[str(up.image_id)] = {"id": media["id"], "url": media.get("source_url", "")}
-    if any(not up.media_id for up in work.uploads):  # kept at once: a retry after a crash does not upload again
-        with uow() as session:
-            _keep_media(session, work, outcome.media)
 
 
-def _keep_media(session: Session, work: Work, media: dict) -> None:
-    content = session.get(Content, work.content_id, populate_existing=True)
-    if content is None or content.claimed_by != work.owner:
-        raise claim.LeaseLost(Content, work.content_id, work.owner)
-    content.external_metadata = {**(content.external_metadata or {}), "media": media}
-    session.flush()
+def _before_create(uow: UnitOfWork, work: Work, outcome: Outcome) -> None:
+    """One short transaction right before the post is made: the lease must still be ours, and the uploads are
+    kept at once (a retry after a crash does not upload them again)."""
+    with uow() as session:
+        if not claim.renew(session, Content, ids=[work.content_id], owner=work.owner, lease=lease()):
+            raise claim.LeaseLost(Content, work.content_id, work.owner)
+        if any(not up.media_id for up in work.uploads):
+            content = session.get(Content, work.content_id, populate_existing=True)
+            content.external_metadata = {**(content.external_metadata or {}), "media": outcome.media}
+            session.flush()
 
 
 def _payload(work: Work, outcome: Outcome) -> dict:
@@ -407,14 +411,13 @@ def _wp_time(moment: datetime) -> str:
 def _create_or_update(uow: UnitOfWork, client: Client, work: Work, payload: dict, outcome: Outcome) -> dict:
     route = f"/wp/v2/{work.route}"
     if work.external_id:
+        _before_create(uow, work, outcome)
         return client.json("POST", f"{route}/{work.external_id}", json_body=payload)
-    found = client.find_by_slug(work.route, work.slug)
+    found = client.find_by_slug(work.route, work.slug) if work.earlier else None
+    _before_create(uow, work, outcome)
     if found is not None:
         outcome.adopted = True
         return client.json("POST", f"{route}/{found['id']}", json_body=payload)
-    with uow() as session:  # the lease must still be ours the moment we create
-        if not claim.renew(session, Content, ids=[work.content_id], owner=work.owner, lease=lease()):
-            raise claim.LeaseLost(Content, work.content_id, work.owner)
     once = Client(client.login, http=client.http, policy=replace(client.policy, attempts=1))
     try:
         return once.json("POST", route, json_body=payload)

@@ -151,15 +151,13 @@ class Client:
     # -- writes ----------------------------------------------------------------------------------------------------
     def upload_media(self, data: bytes, *, filename: str, mime: str, alt_text: str = "", caption: str = "",
                      title: str = "") -> dict:
-        """Upload one file to the media library and set its alt text and caption."""
+        """Upload one file to the media library with its alt text, caption and title."""
         safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in filename) or "image"
         disposition = f'attachment; filename="{safe}"'  # WordPress 6.1 refuses the RFC 5987 filename*= form
-        media = self.json("POST", "/wp/v2/media", content=data,
-                          headers={"Content-Type": mime, "Content-Disposition": disposition})
-        extra = {k: v for k, v in (("alt_text", alt_text), ("caption", caption), ("title", title)) if v}
-        if extra:
-            media = self.json("POST", f"/wp/v2/media/{media['id']}", json_body=extra)
-        return media
+        fields = {k: v for k, v in (("alt_text", alt_text), ("caption", caption), ("title", title)) if v}
+        # one request: WordPress reads the fields from the query string of the upload itself
+        return self.json("POST", "/wp/v2/media", content=data, params=fields or None,
+                         headers={"Content-Type": mime, "Content-Disposition": disposition})
 
     def find_by_slug(self, kind: str, slug: str) -> dict | None:
         """A post (or page) with this slug in any status, trash included (context=edit)."""

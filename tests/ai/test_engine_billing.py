@@ -74,7 +74,7 @@ def test_auto_cluster_per_item_is_charged_at_most_its_estimate(rt, fake, world, 
                                   keyword_ids=ids).credits
     _spend_down_to(rt, world, ceiling)  # exactly the estimate left
     fake.reply_json({"clusters": [{"name": n, "keywords": [k]} for n, k in
-                                  zip("ABCD", ["trail shoes", "hydration vest", "running poles", "gaiters"])]})
+                                  zip("ABCD", ["trail shoes", "hydration vest", "running poles", "gaiters"], strict=True)]})
     res = engine.auto_cluster(rt, world.actor, sector_id=world.sector_id, keyword_ids=ids)
     assert len(res.created["clusters"]) == 4 and res.credits == ceiling < 4
     assert balance(rt, world) == 0

@@ -40,6 +40,33 @@ def wordpress() -> WP:
     return WP(url.rstrip("/"), user, password)
 
 
+SEO_PLUGIN = """<?php
+/* Written by the IGNY8 tests: Yoast-style SEO fields on pages, writable through the REST API (posts have none). */
+add_action('init', function () {
+    foreach (array('_yoast_wpseo_title', '_yoast_wpseo_metadesc') as $key) {
+        register_post_meta('page', $key, array('show_in_rest' => true, 'single' => true, 'type' => 'string',
+            'auth_callback' => function () { return current_user_can('edit_pages'); }));
+    }
+});
+"""
+
+
+def install_seo_fields(wp: WP) -> None:
+    """Give the loopback WordPress Yoast-style SEO fields on pages (a must-use plugin in its state folder)."""
+    port = wp.url.rsplit(":", 1)[-1]
+    plugins = os.path.join(os.environ.get("WP_STATE_DIR") or f"/tmp/wp-loopback-{port}", "wp-content", "mu-plugins")
+    if not os.path.isdir(plugins):
+        why = f"the loopback WordPress's must-use plugin folder {plugins} is not here"
+        if REQUIRED:
+            pytest.fail(why)
+        pytest.skip(why)
+    path = os.path.join(plugins, "igny8-test-seo-fields.php")
+    if not os.path.exists(path):
+        with open(path + ".tmp", "w") as out:
+            out.write(SEO_PLUGIN)
+        os.replace(path + ".tmp", path)  # whole, at once: parallel workers may read it any moment
+
+
 class Admin:
     """The site's administrator, to arrange and inspect cases through the REST API."""
 

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from core.errors import NotFound, ValidationFailed
-from core.publishing import events, service, taxonomy
-from db.enums import ContentStatus, PublishStatus, SiteStatus, TaxonomyType
+from core.publishing import connection, events, service, taxonomy
+from db.enums import ContentStatus, ContentType, PublishStatus, SiteStatus, TaxonomyType
 from db.models import Content, PublishingRecord
-from tests.publishing.conftest import article
+from tests.fakes.wordpress import install_seo_fields
+from tests.publishing.conftest import article, make_world
 
 
 def _content(rt, content_id: int) -> Content:
@@ -60,6 +61,30 @@ def test_an_approved_article_goes_out_with_its_images_terms_and_seo_note(rt, wp,
     assert any("no writable SEO field" in n for n in out.notes)
 
 
+def test_seo_fields_are_written_where_the_site_exposes_them(rt, wp, admin):
+    install_seo_fields(wp)  # pages get Yoast-style fields; posts have none
+    w = make_world(rt, wp)
+    connection.check(rt, w.actor, site_id=w.site_id)  # the doctor finds the fields
+    cid = article(rt, w, title="About us", with_images=False, content_type=ContentType.page)
+    out = service.publish(rt, w.actor, content_id=cid)
+    assert out.ok and out.notes == [], out.error or out.notes
+    page = admin.post(int(out.post_id), kind="pages")
+    assert page["meta"]["_yoast_wpseo_title"] == "About us meta"
+    assert page["meta"]["_yoast_wpseo_metadesc"] == "All about about us."
+    assert _content(rt, cid).external_type == "page"
+
+
+def test_a_user_who_may_not_publish_gets_wordpress_words(rt, wp, admin):
+    name, password = admin.user("contributor")
+    w = make_world(rt, wp, username=name, password=password)
+    cid = article(rt, w, with_images=False)
+    out = service.publish(rt, w.actor, content_id=cid)
+    assert not out.ok and "WordPress answered 403" in out.error and "not allowed" in out.error
+    c = _content(rt, cid)
+    assert c.site_status == SiteStatus.failed and c.status == ContentStatus.approved
+    assert admin.posts(w.marker) == []
+
+
 def test_future_publishing_sends_date_gmt_and_an_update_edits_the_same_post(rt, admin, world):
     cid = article(rt, world, with_images=False)
     at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0, second=0)
@@ -95,10 +120,8 @@ def test_only_approved_articles_of_connected_sites_are_published(rt, wp, world):
     with pytest.raises(ValidationFailed, match="only approved articles are published"):
         service.publish(rt, world.actor, content_id=draft)
     assert _content(rt, draft).site_status == SiteStatus.not_published
-    from tests.publishing.conftest import make_world
     bare = make_world(rt, wp)
     with rt.transaction() as s:
-        from core.publishing import connection
         connection.set_wordpress(s, bare.actor, site_id=bare.site_id, url="")
     cid = article(rt, bare, with_images=False)
     with pytest.raises(NotFound, match="no WordPress connection"):
