@@ -124,6 +124,18 @@ def _scheduler(url: str, **env: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _wait_published(rt, ids: list[int], seconds: float) -> int:
+    """Wait until every article is published (or `seconds` pass); how many are not."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with rt.transaction() as s:
+            left = s.scalar(select(func.count()).select_from(Content).where(
+                Content.id.in_(ids), Content.site_status != SiteStatus.published))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.25)
+
+
 def lag(rt, wp: WP, url: str, count: int = 5) -> None:
     marker = "l" + uuid.uuid4().hex[:8]
     owner, _, *where = _world(rt, wp, marker)
@@ -135,14 +147,7 @@ def lag(rt, wp: WP, url: str, count: int = 5) -> None:
             service.schedule(s, owner, content_id=cid, at=at)
     proc = _scheduler(url)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with rt.transaction() as s:
-                left = s.scalar(select(func.count()).select_from(Content).where(
-                    Content.id.in_(ids), Content.site_status != SiteStatus.published))
-            if not left:
-                break
-            time.sleep(0.25)
+        _wait_published(rt, ids, 120)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -203,14 +208,7 @@ def exactly_once(rt, wp: WP, url: str, *, articles: int, processes: int) -> None
     victim.wait()
     time.sleep(6)  # its leases run out
     again = _scheduler(url, IGNY8_PUBLISH_LEASE_SECONDS="5")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        with rt.transaction() as s:
-            left = s.scalar(select(func.count()).select_from(Content).where(
-                Content.id.in_(ids), Content.site_status != SiteStatus.published))
-        if not left:
-            break
-        time.sleep(0.5)
+    left = _wait_published(rt, ids, 300)
     again.terminate()
     again.wait(30)
     made, twice = _count(rt, admin, marker, ids)
