@@ -99,7 +99,11 @@ def integration(session: Session, actor: Actor, *, site_id: int) -> SiteIntegrat
 def login(session: Session, actor: Actor, *, site_id: int) -> Login:
     """The decrypted login of a site's WordPress, for the adapter (never shown); only for those who may publish."""
     tenancy.require_write(actor)
-    link = integration(session, actor, site_id=site_id)
+    return login_of(integration(session, actor, site_id=site_id))
+
+
+def login_of(link: SiteIntegration) -> Login:
+    """The decrypted login of an integration the caller already holds (and may publish with)."""
     creds = link.credentials_json or {}
     mode = (link.config_json or {}).get("api_mode", "pretty")
     return Login(link.external_site_url, creds.get("username", ""), vault.decrypt(creds.get("app_password", "")),

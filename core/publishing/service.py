@@ -33,7 +33,7 @@ from core.tenancy import Actor
 from core.writer import images as writer_images
 from core.writer.html import cut, plain_text, sanitize_html
 from db.enums import ContentStatus, ContentType, ImageType, PublishStatus, SiteStatus
-from db.models import Content, ContentTaxonomy, ContentTaxonomyRelation, Images, PublishingRecord
+from db.models import Content, ContentTaxonomy, ContentTaxonomyRelation, Images, PublishingRecord, SiteIntegration
 
 PUBLISHABLE = (ContentStatus.approved, ContentStatus.published)
 SLUG_MAX = 180
@@ -59,6 +59,7 @@ class Work:
 
     content_id: int
     record_id: int
+    integration_id: int
     owner: str
     login: Login
     route: str  # posts | pages
@@ -279,8 +280,8 @@ def _prepare(session: Session, *, content_id: int, owner: str, mode: str | None,
         raise ValidationFailed(f"Article #{content.id} is {content.status.value}: only approved articles are "
                                "published.")
     actor = tenancy.system_actor(content.account_id)
-    login = connection.login(session, actor, site_id=content.site_id)
     link = connection.integration(session, actor, site_id=content.site_id)
+    login = connection.login_of(link)
     meta = dict(content.external_metadata or {})
     earlier = bool(meta.get("wp_slug"))
     if not earlier:  # fixed once, committed before any post is made: the marker a later attempt searches for
@@ -306,7 +307,7 @@ def _prepare(session: Session, *, content_id: int, owner: str, mode: str | None,
     post = {"title": content.title, "content": body, "excerpt": excerpt}
     if meta.get("wp_author"):
         post["author"] = int(meta["wp_author"])
-    return Work(content.id, record.id, owner, login, route_of(content.content_type), meta["wp_slug"], post, mode,
+    return Work(content.id, record.id, link.id, owner, login, route_of(content.content_type), meta["wp_slug"], post, mode,
                 date_gmt, content.external_id or "", [_detached(t) for t in terms],
                 _uploads(session, actor, content, meta.get("media") or {}),
                 (link.config_json or {}).get("seo") or {}, content.meta_title or "", content.meta_description or "",
@@ -474,8 +475,8 @@ def _record(session: Session, work: Work, outcome: Outcome) -> None:
         session.execute(update(ContentTaxonomy).where(ContentTaxonomy.id == term_id)
                         .values(external_id=ext, external_taxonomy=_wp_taxonomy(session, term_id),
                                 sync_status="synced"))
-    if content is not None:
-        link = connection.integration(session, tenancy.system_actor(content.account_id), site_id=content.site_id)
+    link = session.get(SiteIntegration, work.integration_id)
+    if content is not None and link is not None:
         action = {"draft": "unpublish", "trash": "unpublish", "update": "update"}.get(
             work.mode, "adopt" if outcome.adopted else "publish")
         events.record(session, link, action=action, success=outcome.ok, duration_ms=outcome.duration_ms,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,20 +68,32 @@ def error_message(response: httpx.Response) -> tuple[str, str]:
     return "", f"HTTP {response.status_code} with {kind} instead of a WordPress REST answer"
 
 
+_HTTP: httpx.Client | None = None
+_HTTP_LOCK = threading.Lock()
+
+
+def shared_http() -> httpx.Client:
+    """The process's one HTTP client (connection pool, keep-alive), made on first use; httpx's client is safe to
+    share between threads."""
+    global _HTTP
+    with _HTTP_LOCK:
+        if _HTTP is None:
+            _HTTP = httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=True,
+                                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
+        return _HTTP
+
+
 class Client:
     """One site's REST API. `http` is shared by the calls of one job; `sleep` is injectable for tests."""
 
     def __init__(self, login: Login, *, policy: retry.RetryPolicy = DEFAULT_POLICY, http: httpx.Client | None = None,
                  sleep: Callable[[float], None] | None = None):
         self.login, self.policy, self.sleep = login, policy, sleep
-        self.http = http or httpx.Client(timeout=policy.timeout_s, headers={"User-Agent": USER_AGENT},
-                                         follow_redirects=True)
-        self._own_http = http is None
+        self.http = http or shared_http()
         self.calls = 0  # HTTP requests made, retries included
 
     def close(self) -> None:
-        if self._own_http:
-            self.http.close()
+        """Nothing to free: the HTTP client is the process's, kept alive for the next call."""
 
     def __enter__(self) -> Client:
         return self
@@ -101,7 +114,7 @@ class Client:
         def attempt() -> httpx.Response:
             self.calls += 1
             response = self.http.request(method, target, json=json_body, content=content,
-                                         headers=headers, auth=basic)
+                                         headers=headers, auth=basic, timeout=self.policy.timeout_s)
             if response.status_code >= 400:
                 raise _HTTPFault(response)
             return response
