@@ -15,6 +15,7 @@ one that took over.
 from __future__ import annotations
 
 import mimetypes
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -23,12 +24,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import config, tenancy
-from core.common import claim, text
+from core.common import claim, retry, text
 from core.common.uow import UnitOfWork
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.publishing import connection, events, seo
 from core.publishing.taxonomy import WP_TAXONOMIES, ensure_on_wordpress
-from core.publishing.wordpress import Client, Login, WordPressError, timed
+from core.publishing.wordpress import DEFAULT_POLICY, Client, Login, WordPressError, timed
 from core.tenancy import Actor
 from core.writer import images as writer_images
 from core.writer.html import cut, plain_text, sanitize_html
@@ -74,6 +75,7 @@ class Work:
     meta_title: str
     meta_description: str
     earlier: bool = True  # an earlier attempt fixed the slug: it may have made the post, so look for it first
+    policy: retry.RetryPolicy = DEFAULT_POLICY
 
 
 @dataclass
@@ -311,7 +313,16 @@ def _prepare(session: Session, *, content_id: int, owner: str, mode: str | None,
                 date_gmt, content.external_id or "", [_detached(t) for t in terms],
                 _uploads(session, actor, content, meta.get("media") or {}),
                 (link.config_json or {}).get("seo") or {}, content.meta_title or "", content.meta_description or "",
-                earlier)
+                earlier, _policy(link))
+
+
+def _policy(link: SiteIntegration) -> retry.RetryPolicy:
+    """The site's HTTP policy: config_json["http"] (max_attempts, timeout_s, backoff_base_s, backoff_max_s) over
+    the adapter's defaults."""
+    http = (link.config_json or {}).get("http") or {}
+    return retry.RetryPolicy.from_config({"max_attempts": DEFAULT_POLICY.attempts, "timeout_s": DEFAULT_POLICY.timeout_s,
+                                          "backoff_base_s": DEFAULT_POLICY.backoff_base_s,
+                                          "backoff_max_s": DEFAULT_POLICY.backoff_max_s, **http})
 
 
 def _detached(row: ContentTaxonomy) -> ContentTaxonomy:
@@ -339,7 +350,7 @@ def _uploads(session: Session, actor: Actor, content: Content, done: dict) -> li
 def _push(uow: UnitOfWork, work: Work, *, sleep: Callable[[float], None] | None) -> Outcome:
     outcome = Outcome(work.content_id, False)
     try:
-        with Client(work.login, sleep=sleep) as client:
+        with Client(work.login, policy=work.policy, sleep=sleep) as client:
             if work.mode in ("draft", "trash"):
                 return _take_down(client, work, outcome)
             outcome.terms = ensure_on_wordpress(client, work.terms)
@@ -419,17 +430,34 @@ def _create_or_update(uow: UnitOfWork, client: Client, work: Work, payload: dict
     if found is not None:
         outcome.adopted = True
         return client.json("POST", f"{route}/{found['id']}", json_body=payload)
+    return _create_once(client, work, payload, outcome)
+
+
+def _create_once(client: Client, work: Work, payload: dict, outcome: Outcome) -> dict:
+    """Create the post, never twice: each request is sent once, and before any new try the post is looked for.
+    A 5xx is tried again (up to the policy's attempts, with backoff); after a timeout or a lost connection WordPress
+    may still be making the post, so this attempt stops there and the next one looks for it first."""
+    route = f"/wp/v2/{work.route}"
     once = Client(client.login, http=client.http, policy=replace(client.policy, attempts=1))
-    try:
-        return once.json("POST", route, json_body=payload)
-    except WordPressError as exc:
-        if exc.kind == "http" and exc.status is not None and exc.status < 500:
-            raise
-        found = client.find_by_slug(work.route, work.slug)  # a timeout or 5xx may still have made the post
-        if found is None:
-            return client.json("POST", route, json_body=payload)
-        outcome.adopted = True
-        return client.json("POST", f"{route}/{found['id']}", json_body=payload)
+    pause = client.sleep or time.sleep
+    for number in range(1, client.policy.attempts + 1):
+        try:
+            return once.json("POST", route, json_body=payload)
+        except WordPressError as exc:
+            if exc.kind == "http" and exc.status is not None and exc.status < 500:
+                raise
+            pause(client.policy.delay(number, None))
+            found = client.find_by_slug(work.route, work.slug)  # a timeout or 5xx may still have made the post
+            if found is not None:
+                outcome.adopted = True
+                return client.json("POST", f"{route}/{found['id']}", json_body=payload)
+            if exc.kind != "http" or number == client.policy.attempts:
+                tries = f" (after {number} attempts)" if number > 1 else ""
+                later = " WordPress may still be making the post: the next attempt looks for it before making " \
+                    "another." if exc.kind != "http" else ""
+                raise WordPressError(f"{exc}{tries}.{later}", status=exc.status, code=exc.code,
+                                     kind=exc.kind) from exc
+    raise AssertionError("unreachable")
 
 
 def _take_down(client: Client, work: Work, outcome: Outcome) -> Outcome:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import runtime
-from core.publishing import events, jobs, service
+from core.publishing import connection, events, jobs, service
 from db.enums import ContentStatus, PublishStatus, SiteStatus
 from db.models import Content, PublishingRecord
 from tests import races
@@ -139,6 +139,26 @@ def test_wordpress_failing_mid_batch_fails_only_those_articles_and_a_retry_publi
     assert len(posts) == 4 and len({p["slug"] for p in posts}) == 4
 
 
+def test_a_create_that_times_out_while_wordpress_still_makes_the_post_is_not_sent_twice(rt, wp, admin, proxy):
+    w = make_world(rt, wp, url=proxy.url)
+    with rt.transaction() as s:  # a short timeout for this site (the integration's HTTP policy)
+        link = connection.integration(s, w.actor, site_id=w.site_id)
+        link.config_json = {**link.config_json, "http": {"timeout_s": 1, "max_attempts": 3, "backoff_base_s": 0.1}}
+    cid = article(rt, w, with_images=False)
+    proxy.hang = {r"^POST /wp-json/wp/v2/posts$": 3}  # forwarded after the client gave up: WordPress makes it late
+    out = service.publish(rt, w.actor, content_id=cid)
+    assert not out.ok and "did not answer in time" in out.error and "looks for it" in out.error
+    proxy.hang = {}
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    while not admin.posts(w.marker) and datetime.now(UTC) < deadline:  # the late post arrives
+        threading.Event().wait(0.5)
+    (late,) = admin.posts(w.marker)
+    again = service.publish(rt, w.actor, content_id=cid)  # the retry looks first and adopts it
+    assert again.ok and again.adopted and again.post_id == str(late["id"])
+    assert len(admin.posts(w.marker)) == 1
+    assert sum(line.startswith("POST /wp-json/wp/v2/posts") and line.endswith("/posts") for line in proxy.seen) == 1
+
+
 def test_wordpress_down_and_a_revoked_password_say_so_and_lose_nothing(rt, wp, admin, proxy):
     w = make_world(rt, wp, url=proxy.url)
     (cid,) = _due(rt, w, 1)
@@ -148,7 +168,6 @@ def test_wordpress_down_and_a_revoked_password_say_so_and_lose_nothing(rt, wp, a
     proxy.down = False
     password, app_uuid = admin.new_app_password()
     with rt.transaction() as s:
-        from core.publishing import connection
         connection.set_wordpress(s, w.actor, site_id=w.site_id, app_password=password)
     admin.revoke(app_uuid)
     out = service.publish(rt, w.actor, content_id=cid)
