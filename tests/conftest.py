@@ -91,6 +91,15 @@ def fresh_database(backend, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def rt(backend, fresh_database):
+    """A migrated database of the module's own, for code that commits between its phases (the AI engine, claims,
+    publishing): the savepoint `session` cannot serve it. Modules racing processes on PostgreSQL use pg_runtime."""
+    rt = runtime.start(url=fresh_database())
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture(scope="module")
 def pg_runtime(backend, fresh_database):
     """A migrated PostgreSQL database of the module's own, for races whose workers commit (SQLite: skipped)."""
     if backend != "postgresql":

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import runtime, tenancy
+from core import tenancy
 from core.billing import credits
-from core.runtime import Runtime
 from tests import factories as f
 from tests.ai.helpers import API_KEY, World, configure
 from tests.fakes.openai_server import FakeAI
@@ -16,13 +15,6 @@ from tests.fakes.openai_server import FakeAI
 def fake():
     with FakeAI(api_key=API_KEY) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def rt(backend, fresh_database) -> Runtime:
-    rt = runtime.start(url=fresh_database())
-    yield rt
-    rt.engine.dispose()
 
 
 @pytest.fixture

@@ -29,14 +29,6 @@ WORK_S = 0.05  # seconds of "work" per claimed batch
 T0 = utcnow()
 
 
-@pytest.fixture(scope="module")
-def rt(backend, fresh_database) -> Runtime:
-    """A migrated database of its own: the workers here commit."""
-    rt = runtime.start(url=fresh_database())
-    yield rt
-    rt.engine.dispose()
-
-
 def _runs(rt: Runtime, n: int, *, status: RunStatus = RunStatus.pending) -> tuple[int, list[int]]:
     """A new site with n automation runs; (site id, run ids)."""
     with rt() as s:

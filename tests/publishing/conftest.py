@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
-from core import runtime, tenancy
+from core import tenancy
 from core.publishing import connection
 from core.runtime import Runtime
 from core.writer import images
@@ -37,13 +37,6 @@ def proxy(wp):
     p = Proxy(wp.url)
     yield p
     p.close()
-
-
-@pytest.fixture(scope="module")
-def rt(backend, fresh_database) -> Runtime:
-    rt = runtime.start(url=fresh_database())
-    yield rt
-    rt.engine.dispose()
 
 
 @dataclass(frozen=True)

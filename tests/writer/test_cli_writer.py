@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from core import config, runtime
+from core import config
 from core.cli.main import main
 from core.planner import clusters, ideas
 from core.writer import tasks
@@ -19,13 +19,6 @@ from db.models import Account, Content, SiteUserAccess, Tasks
 from tests import factories as f
 
 TODAY = utcnow().date()
-
-
-@pytest.fixture(scope="module")
-def rt(backend, fresh_database):
-    rt = runtime.start(url=fresh_database())
-    yield rt
-    rt.engine.dispose()
 
 
 @pytest.fixture
