@@ -3,6 +3,7 @@ import streamlit as st
 
 import ui
 from core.identity import sites
+from core.publishing import connection
 
 ctx = ui.current("Sites & sectors", admin=True)
 actor = ctx.actor
@@ -59,6 +60,18 @@ with st.expander(f"Edit “{ui.md(site.name)}”"), st.form(f"site_edit_{site.id
         ui.run_action(lambda s: sites.update_site(s, actor, site_id=site.id, name=e_name, domain=e_domain,
                                                   industry_id=e_industry, timezone=e_tz, is_active=e_active),
                       success=f"Site “{e_name.strip()}” saved.")
+
+WP_STATUS = {"unknown": "not checked yet", "connected": "connected", "warning": "connected, with warnings",
+             "error": "cannot publish"}
+if site.is_active:  # an inactive site is out of every scope, its connection included
+    wp_login = ui.run_action(lambda s: connection.wordpress_login(s, actor, site_id=site.id))
+    if wp_login is None:
+        st.caption("WordPress: not connected.")
+    else:
+        checked = f", checked {ui.local_time(wp_login.checked_at, site.timezone)}" if wp_login.checked_at else ""
+        st.caption(f"WordPress: {ui.md(wp_login.url)} — {ui.md(WP_STATUS.get(wp_login.status, wp_login.status))}"
+                   f"{checked}" + (f" — {ui.md(wp_login.error)}" if wp_login.error else ""))
+    st.page_link("pages/wordpress.py", label="WordPress connection and doctor")
 
 st.subheader(f"Sectors of “{ui.md(site.name)}”")
 

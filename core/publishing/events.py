@@ -14,8 +14,7 @@ from core.errors import ValidationFailed
 from core.tenancy import Actor
 from db.models import Site, SiteIntegration, SyncEvent
 
-ACTIONS = ("doctor", "sync_taxonomy", "sync_authors", "upload_media", "publish", "schedule", "update", "unpublish",
-           "adopt")
+ACTIONS = ("doctor", "sync_taxonomy", "publish", "adopt", "update", "unpublish")
 MAX_PAGE = 200
 ORDER = paging.Order("newest", SyncEvent.id, SyncEvent.id, descending=True, unique=True)
 
