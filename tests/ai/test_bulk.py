@@ -320,16 +320,13 @@ def test_faults_fail_their_own_lines_and_the_others_are_saved_and_charged(rt, fa
 def test_articles_are_written_as_many_at_once_as_the_provider_allows(rt, fake, world):
     configure(rt, fake, openai_config={**UNLIMITED, "max_concurrency": 3})
     ids = make_tasks(rt, world, 7)
-    fake.chat_responder = Script(delay=0.3)
+    fake.chat_responder = Script(delay=1.0)  # long enough that the three overlap even on a loaded machine
     with rt.transaction() as s:
         assert bulk.concurrency(s) == 3
         assert bulk.estimate_batch(s, world.actor, task_ids=ids).concurrency == 3
-    began = time.monotonic()
     v = bulk.run_batch(rt, world.actor, batch_id=create(rt, world, ids))
-    elapsed = time.monotonic() - began
     assert (v.status, v.done) == ("completed", 7)
-    assert fake.max_in_flight == 3  # three threads of the batch, held to three by the provider limit
-    assert elapsed < 7 * 0.3  # at least not one at a time (3 rounds of 0.3 s + the database work)
+    assert fake.max_in_flight == 3  # three calls at once (not one at a time), held to three by the provider limit
 
 
 def test_retry_failed_calls_only_the_failed_tasks_again(rt, fake, world):

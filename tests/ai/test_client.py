@@ -145,7 +145,7 @@ def test_unreachable_endpoint():
 def test_concurrency_limit_holds_across_threads(server):
     c = conn(server, "p-conc", max_concurrency=2)
     for _ in range(8):
-        server.reply_json({"ok": 1}, delay=0.3)
+        server.reply_json({"ok": 1}, delay=1.0)  # long enough that two overlap even on a loaded machine
     errors: list[BaseException] = []
 
     def work() -> None:

@@ -252,7 +252,7 @@ def test_images_concurrency_limit_and_partial_failure(rt, fake, world):
     cid = content(rt, world)
     fake.reply_json({"featured_prompt": "A runner", "in_article_prompts": [f"Scene {i}" for i in range(5)]})
     engine.generate_image_prompts(rt, world.actor, content_id=cid)
-    fake.default_delay = 0.15
+    fake.default_delay = 0.6  # long enough that two overlap even on a loaded machine
     fake.fail(400, queue="images")  # one image is refused; the five others are made
     res = engine.generate_images(rt, world.actor, content_id=cid)
     assert fake.max_in_flight == 2
