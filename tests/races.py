@@ -63,3 +63,26 @@ def run_together(target: Callable[..., Any], argsets: list[tuple], *, timeout: f
     failed = [value for ok, value in out if not ok]
     assert not failed, f"a racing process failed: {failed}"
     return [value for _, value in out]
+
+
+def as_user(url: str, user_id: int, go: Callable[[], None], work: Callable[[Any, Any], Any], *,
+            done: str = "won") -> str:
+    """The body of a racing process: a runtime of its own on `url`, the user's actor, go(), then `work(session,
+    actor)` in one transaction; `done` when it commits, the Conflict's message when it loses."""
+    from core import runtime, tenancy
+    from core.errors import Conflict
+    from db.models import User
+
+    rt = runtime.start(url=url, prepare=False)
+    try:
+        with rt() as s:
+            actor = tenancy.actor_for(s, s.get(User, user_id))
+        go()
+        try:
+            with rt() as s:
+                work(s, actor)
+            return done
+        except Conflict as exc:
+            return str(exc)
+    finally:
+        rt.engine.dispose()

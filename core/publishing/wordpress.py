@@ -64,8 +64,11 @@ def error_message(response: httpx.Response) -> tuple[str, str]:
         body = None
     if isinstance(body, dict) and body.get("message"):
         return str(body.get("code") or ""), html.unescape(str(body["message"]))
-    kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
-    return "", f"HTTP {response.status_code} with {kind} instead of a WordPress REST answer"
+    return "", f"HTTP {response.status_code} with {_content_type(response)} instead of a WordPress REST answer"
+
+
+def _content_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0] or "no content type"
 
 
 _HTTP: httpx.Client | None = None
@@ -198,8 +201,7 @@ def parse_json(response: httpx.Response) -> Any:
     try:
         return response.json()
     except (ValueError, json.JSONDecodeError):
-        kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
-        raise WordPressError(f"{response.request.url} answered {kind} (HTTP {response.status_code}), not JSON: it "
+        raise WordPressError(f"{response.request.url} answered {_content_type(response)} (HTTP {response.status_code}), not JSON: it "
                              "is not a WordPress REST API (a login page, a security plugin or a wrong address?).",
                              status=response.status_code, kind="not_json") from None
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from core import runtime, tenancy
+from core import tenancy
 from core.cli import main as cli
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from core.writer import content, revisions
@@ -279,21 +279,10 @@ def test_editing_published_content_says_wordpress_is_not_updated(ws):
 # --- N processes save one article from the same version (PostgreSQL) ------------------------------------------------
 
 def _saver(url: str, content_id: int, user_id: int, n: int, go: Any) -> str:
-    rt = runtime.start(url=url, prepare=False)
-    try:
-        with rt() as s:
-            actor = tenancy.actor_for(s, s.get(User, user_id))
-        go()
-        try:
-            with rt() as s:
-                art = content.get_article(s, actor, content_id=content_id)
-                content.save(s, actor, **fields(art, base_version=1, title=f"Process {n}"))
-            return "won"
-        except Conflict as exc:
-            return str(exc)
-    finally:
-        rt.engine.dispose()
-
+    def work(s, actor):
+        art = content.get_article(s, actor, content_id=content_id)
+        content.save(s, actor, **fields(art, base_version=1, title=f"Process {n}"))
+    return races.as_user(url, user_id, go, work)
 
 @pytest.mark.pg_only
 def test_processes_saving_one_version_exactly_one_wins(pg_runtime):

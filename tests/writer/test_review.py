@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from core import runtime, tenancy
+from core import tenancy
 from core.errors import AccessDenied, Conflict, LimitExceeded, NotFound, ValidationFailed
 from core.writer import content, review, revisions
 from core.writer.html import word_count
@@ -155,20 +155,8 @@ def test_a_step_from_a_stale_read_is_refused_by_the_compare_and_set(ws):
 # --- two reviewers at once, as processes (PostgreSQL) ----------------------------------------------------------------
 
 def _reviewer(url: str, content_id: int, user_id: int, to: str, go: Any) -> str:
-    rt = runtime.start(url=url, prepare=False)
-    try:
-        with rt() as s:
-            actor = tenancy.actor_for(s, s.get(User, user_id))
-        go()
-        try:
-            with rt() as s:
-                review.transition(s, actor, content_id=content_id, to=to, comment="Not yet" if to == "draft" else "")
-            return f"moved to {to}"
-        except Conflict as exc:
-            return str(exc)
-    finally:
-        rt.engine.dispose()
-
+    return races.as_user(url, user_id, go, lambda s, actor: review.transition(
+        s, actor, content_id=content_id, to=to, comment="Not yet" if to == "draft" else ""), done=f"moved to {to}")
 
 @pytest.mark.pg_only
 def test_processes_reviewing_one_article_at_once_record_exactly_one_step(pg_runtime):

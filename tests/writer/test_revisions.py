@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from core import runtime, tenancy
+from core import tenancy
 from core.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from core.writer import content, revisions
 from core.writer.html import word_count
@@ -340,27 +340,16 @@ def test_a_refused_first_save_writes_no_revision_either(ws):
 # --- processes saving and restoring one article from the same version (PostgreSQL) ---------------------------------
 
 def _racer(url: str, content_id: int, user_id: int, n: int, go: Any) -> str:
-    rt = runtime.start(url=url, prepare=False)
-    try:
-        with rt() as s:
-            actor = tenancy.actor_for(s, s.get(User, user_id))
-        go()
-        try:
-            with rt() as s:
-                if n % 2:
-                    revisions.restore(s, actor, content_id=content_id, number=1, base_version=2)
-                else:
-                    art = content.get_article(s, actor, content_id=content_id)
-                    content.save(s, actor, content_id=content_id, base_version=2, title=f"Process {n}",
-                                 content_html=art.content_html, meta_title=art.meta_title,
-                                 meta_description=art.meta_description, primary_keyword=art.primary_keyword,
-                                 secondary_keywords=art.secondary_keywords)
-            return "won"
-        except Conflict as exc:
-            return str(exc)
-    finally:
-        rt.engine.dispose()
-
+    def work(s, actor):
+        if n % 2:
+            revisions.restore(s, actor, content_id=content_id, number=1, base_version=2)
+            return
+        art = content.get_article(s, actor, content_id=content_id)
+        content.save(s, actor, content_id=content_id, base_version=2, title=f"Process {n}",
+                     content_html=art.content_html, meta_title=art.meta_title,
+                     meta_description=art.meta_description, primary_keyword=art.primary_keyword,
+                     secondary_keywords=art.secondary_keywords)
+    return races.as_user(url, user_id, go, work)
 
 @pytest.mark.pg_only
 def test_processes_saving_and_restoring_one_version_exactly_one_wins(pg_runtime):
