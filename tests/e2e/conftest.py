@@ -11,8 +11,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from dev import stop
+
+# A loaded machine (the suite runs in parallel) can take longer than Playwright's 5 s default to render a
+# page's tables; every assertion of these tests waits up to 30 s instead.
+expect.set_options(timeout=30_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNER_EMAIL, OWNER_PASSWORD = "e2e-owner@example.com", "e2e-password-123"

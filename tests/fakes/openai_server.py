@@ -79,6 +79,7 @@ class FakeAI:
         self.requests: list[Recorded] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.generation = 0  # bumped by reset(): requests started before it are not counted in flight
         self._lock = threading.Lock()
         self.default_delay = 0.0
         self.image_mode = "b64_json"  # or "url": the answer when no response_format is asked for
@@ -158,6 +159,9 @@ class FakeAI:
         """Forget the script and the log (between tests sharing one server)."""
         with self._lock:
             self.chat.clear(), self.images.clear(), self.runware.clear(), self.requests.clear()
+            # Requests of an earlier test may still be in flight (a hung reply outlives its client's timeout):
+            # they belong to the old generation and no longer count, so `in_flight` never drops below zero.
+            self.generation += 1
             self.in_flight = self.max_in_flight = 0
             self.default_delay = 0.0
             self.image_mode, self.image_url = "b64_json", None
@@ -288,6 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
         rec = self._record(body)
         fake = self.fake
         with fake._lock:
+            generation = fake.generation
             fake.in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
         try:
@@ -307,4 +312,5 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(Reply(status=404, body={"error": {"message": f"no route {path}"}}), rec)
         finally:
             with fake._lock:
-                fake.in_flight -= 1
+                if generation == fake.generation:
+                    fake.in_flight -= 1
