@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import sys
+import threading
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from core import runtime
+from core.automation import jobs as automation_jobs
+from core.automation import schedulers
 from core.billing import jobs as billing_jobs
+from core.common import claim
 from core.config import settings
 from core.identity import jobs as identity_jobs
 from core.publishing import jobs as publishing_jobs
 
 log = logging.getLogger("igny8.scheduler")
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+WORKER_ID = claim.worker_id()  # host:pid:random, the name of this process on the scheduler status screen
+STOPPING = threading.Event()  # set on SIGTERM: a run in hand finishes its current item and is released
 
 
 def build(rt: runtime.Runtime) -> BlockingScheduler:
@@ -31,7 +34,14 @@ def build(rt: runtime.Runtime) -> BlockingScheduler:
     poll = max(settings().publish_poll_seconds, 1)
     sched.add_job(publishing, "interval", args=[rt, sched], id="publishing", replace_existing=True, seconds=poll,
                   next_run_time=datetime.now(UTC))
+    sched.add_job(automation, "interval", args=[rt], id="automation", replace_existing=True,
+                  seconds=max(settings().automation_poll_seconds, 1), next_run_time=datetime.now(UTC))
     return sched
+
+
+def automation(rt: runtime.Runtime) -> None:
+    """Start due automation runs and work every claimable one (several schedulers split them)."""
+    automation_jobs.tick(rt, owner=WORKER_ID, stopping=STOPPING)
 
 
 def publishing(rt: runtime.Runtime, sched: BlockingScheduler) -> None:
@@ -51,16 +61,29 @@ def main(argv: list[str] | None = None) -> int:
     if notice:
         print(notice, flush=True)
     sched = build(rt)
+    schedulers.beat(rt, owner=WORKER_ID)
     if argv and "--once" in argv:  # run every job once and exit (used by tests and cron-style operation)
-        for job in sched.get_jobs():
-            job.func(*job.args)
+        try:
+            for job in sched.get_jobs():
+                job.func(*job.args)
+        finally:
+            schedulers.stopped(rt, owner=WORKER_ID)
         return 0
-    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+
+    def stop(*_: object) -> None:
+        STOPPING.set()  # runs in hand stop after their current item and release their claim
+        sched.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    sched.add_job(schedulers.beat, "interval", args=[rt], kwargs={"owner": WORKER_ID}, id="heartbeat",
+                  replace_existing=True, seconds=30)
     log.info("scheduler %s started with jobs: %s", WORKER_ID, ", ".join(j.id for j in sched.get_jobs()))
     try:
         sched.start()
     except (KeyboardInterrupt, SystemExit):
-        pass
+        STOPPING.set()
+    finally:
+        schedulers.stopped(rt, owner=WORKER_ID)
     return 0
 
 

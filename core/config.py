@@ -25,6 +25,9 @@ class Settings:
     import_max_mb: int  # keyword files larger than this are refused before reading
     publish_poll_seconds: int = 5  # how often the scheduler looks for newly scheduled articles
     publish_lease_seconds: int = 600  # how long a scheduler holds an article it publishes before another may take over
+    automation_poll_seconds: int = 5  # how often a scheduler looks for due and pending automation runs
+    automation_lease_seconds: int = 120  # a run's lease, renewed every few seconds by the scheduler working it
+    scheduler_stale_seconds: int = 180  # the scheduler status screen warns when no scheduler beat for this long
     previous_secret_keys: tuple[str, ...] = ()  # older secret keys that still decrypt (rotate-secrets)
 
 
@@ -59,6 +62,9 @@ def load() -> Settings:
         import_max_mb=_int("IGNY8_IMPORT_MAX_MB", 200),
         publish_lease_seconds=_int("IGNY8_PUBLISH_LEASE_SECONDS", 600),
         publish_poll_seconds=_int("IGNY8_PUBLISH_POLL_SECONDS", 5),
+        automation_poll_seconds=_int("IGNY8_AUTOMATION_POLL_SECONDS", 5),
+        automation_lease_seconds=_int("IGNY8_AUTOMATION_LEASE_SECONDS", 120),
+        scheduler_stale_seconds=_int("IGNY8_SCHEDULER_STALE_SECONDS", 180),
     )
 
 

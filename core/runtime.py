@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import reference
+from core.ai import limits
 from core.config import Settings, settings
 from core.identity import auth
 from core.identity.auth import FirstOwner
@@ -41,6 +42,7 @@ def start(config: Settings | None = None, *, url: str | None = None, prepare: bo
     config = config or settings()
     engine = make_engine(url or config.database_url)
     runtime = Runtime(engine, make_session_factory(engine))
+    limits.share(engine)  # provider limits hold across the app, every scheduler and the CLI (kept in the database)
     if prepare:
         runtime.first_owner = prepare_database(runtime, config)
     return runtime

@@ -19,6 +19,8 @@ from PIL import Image
 
 import core
 from core.ai import bulk, engine, models, prompts, providers, runs
+from core.automation import config as automation_config
+from core.automation import runs as automation_runs
 from core.ai import settings as ai_settings
 from core.billing import credits, pricing
 from core.billing.credits import Usage
@@ -36,17 +38,22 @@ from core.publishing import settings as publishing_settings
 from core.writer import content as articles
 from core.writer import images, review, revisions, tasks
 from db.enums import RevisionKind, Role
-from db.models import AIModelConfig, Content, Industry, IndustrySector, Tasks, WriterBatch
+from db.models import AIModelConfig, AutomationRun, Content, Industry, IndustrySector, Tasks, WriterBatch
 from tests import factories as f
 
 READS = {
+    "core.automation.config": {"get"},
+    "core.automation.runs": {"get", "items", "list_runs", "notifications"},
+    "core.automation.schedulers": {"status"},
+    "core.automation.stages": {"estimate", "plan_clusters", "plan_ideas", "plan_images", "plan_keywords",
+                               "plan_prompts", "plan_publishing", "plan_review", "plan_tasks", "typical"},
     "core.ai.bulk": {"get_batch", "latest_batches"},
     "core.ai.prompts": {"author_values", "list_author_profiles", "list_prompts", "list_strategies", "strategies_for",
                         "strategy_choices", "strategy_values"},
     "core.ai.providers": {"list_providers"},
     "core.ai.runs": {"ai_scope"},
     "core.ai.settings": {"get_effective"},
-    "core.billing.credits": {"balance", "ensure_balance", "grant_targets", "list_ledger"},
+    "core.billing.credits": {"available", "balance", "ensure_balance", "grant_targets", "held", "list_ledger"},
     "core.billing.usage_display": {"display_zone"},
     "core.billing.usage": {"balance_over_time", "by_model", "by_site", "by_user", "credits_per_day_by_operation",
                            "export_usage_csv", "list_usage", "most_expensive_tasks", "prepare", "report", "summary"},
@@ -121,6 +128,7 @@ def w(session):
     ctx["sector"] = sector
     task, content = f.tenant_row(session, Tasks, ctx), f.tenant_row(session, Content, ctx)
     batch = f.tenant_row(session, WriterBatch, ctx)
+    run = f.tenant_row(session, AutomationRun, ctx)
     image = images.upload(session, owner, content_id=content.id, data=_png(), filename="owner.png")
     industry = Industry(name="Web hosting", slug="web-hosting")
     session.add(industry)
@@ -131,7 +139,7 @@ def w(session):
     seed = library.create_seed(session, f.platform_admin(session), industry_sector_id=isec.id, keyword="vps hosting")
     platform_viewer = f.actor(session, f.user(session, f.account(session, is_system=True), role=Role.viewer))
     return SimpleNamespace(s=session, acct=acct, owner=owner, site=site, sector=sector, other=other, kw=kw,
-                           cluster=cluster, cluster2=cluster2, idea=idea, task=task, content=content, batch=batch, image=image, platform_viewer=platform_viewer, isec=isec, seed=seed,
+                           cluster=cluster, cluster2=cluster2, idea=idea, task=task, content=content, batch=batch, run=run, image=image, platform_viewer=platform_viewer, isec=isec, seed=seed,
                            viewer=f.actor(session, viewer_user))
 
 
@@ -143,7 +151,20 @@ def _writes(w, a) -> dict[str, object]:  # noqa: PLR0915 - one call per write fu
     usage = Usage(operation_type="clustering", model_used="gpt-4o-mini", cost_usd=Decimal("0.01"), site_id=site)
     row = ParsedRow("new keyword", "new keyword", 10, None, None, None, {})
     c, t = w.content, w.task
+    run = w.run.id
     return {
+        "core.automation.config.update": lambda: automation_config.update(s, a, site_id=site,
+                                                                          changes={"credit_budget": 100}),
+        "core.automation.runs.cancel": lambda: automation_runs.cancel(s, a, run_id=run),
+        "core.automation.runs.forecast": lambda: automation_runs.forecast(s, a, site_id=site),
+        "core.automation.runs.pause": lambda: automation_runs.pause(s, a, run_id=run),
+        "core.automation.runs.resume": lambda: automation_runs.resume(s, a, run_id=run),
+        "core.automation.runs.retry_failed": lambda: automation_runs.retry_failed(s, a, run_id=run),
+        "core.automation.runs.start": lambda: automation_runs.start(s, a, site_id=site),
+        "core.billing.credits.extend": lambda: credits.extend(s, a, reservation_id=1, amount=1),
+        "core.billing.credits.release": lambda: credits.release(s, a, reservation_id=1),
+        "core.billing.credits.reserve": lambda: credits.reserve(s, a, amount=1, purpose="mine"),
+        "core.writer.review.approve_automatically": lambda: review.approve_automatically(s, a, content=c),
         "core.ai.bulk.cancel_batch": lambda: bulk.cancel_batch(s, a, batch_id=w.batch.id),
         "core.ai.bulk.create_batch": lambda: bulk.create_batch(s, a, sector_id=sec, task_ids=[t.id]),
         "core.ai.bulk.estimate_batch": lambda: bulk.estimate_batch(s, a, task_ids=[t.id]),

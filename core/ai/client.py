@@ -145,7 +145,7 @@ def _give_up(fault: Fault, attempts: int, elapsed: float, conn: ProviderConnecti
 def with_retries(conn: ProviderConnection, policy: RetryPolicy, attempt: Callable[[], T],
                  sleep: Callable[[float], None] | None = None) -> tuple[T, int]:
     """Run one request with our retries inside the provider's limits; returns (result, attempts used)."""
-    limiter = limiter_for(conn.provider_id, conn.config)
+    limiter = limiter_for(conn.provider_id, conn.config, conn.limits_engine, lease_s=policy.timeout_s)
 
     def in_slot() -> T:
         with limiter.slot():

@@ -118,9 +118,10 @@ def _silent(done: int, total: int, message: str) -> None:
 
 
 def run(uow: UnitOfWork, actor: Actor, *, function: str, job_key: str | None = None,
-        on_progress: Progress | None = None, **params: object) -> JobResult:
+        on_progress: Progress | None = None, reservation_id: int | None = None, **params: object) -> JobResult:
     """Run an AI function end to end (see the module docstring). `job_key` makes a retry of the same job
-    idempotent (the scheduler passes its run and step); without it every call is a new job."""
+    idempotent (the scheduler passes its run and step); without it every call is a new job. `reservation_id`:
+    an automation run's credit reservation, which the balance check counts and the charge is paid from."""
     report = on_progress or _silent
     job = functions.make(function, params)
     key = idempotency_key(job, job_key or uuid.uuid4().hex)
@@ -131,14 +132,14 @@ def run(uow: UnitOfWork, actor: Actor, *, function: str, job_key: str | None = N
             return prior
         job.prepare(session, actor)
         ceiling = job.estimate_credits(session)
-        credits.ensure_balance(session, actor, needed=ceiling)
+        credits.ensure_balance(session, actor, needed=ceiling, reservation_id=reservation_id)
     report(0, job.steps, "Asking the AI …")
     try:
         job.call(report)  # phase 2: outside any transaction; a failure here writes only its unbilled usage
     except Exception as exc:
         _unbilled(uow, actor, job, job_key, status="failed", reason=str(exc))
         raise
-    saved = _save(uow, actor, job, key, job_key, ceiling)
+    saved = _save(uow, actor, job, key, job_key, ceiling, reservation_id)
     if isinstance(saved, JobResult):
         return saved
     outcome, charge = saved
@@ -150,11 +151,11 @@ def run(uow: UnitOfWork, actor: Actor, *, function: str, job_key: str | None = N
 
 
 def _save(transaction: UnitOfWork, actor: Actor, job: Job, key: str, job_key: str | None,
-          ceiling: int) -> tuple[Outcome, credits.ChargeResult | None] | JobResult:
+          ceiling: int, reservation_id: int | None) -> tuple[Outcome, credits.ChargeResult | None] | JobResult:
     """Phase 3 and its failures: results thrown away leave their unbilled usage; when another run of this key
     was saved first, its result is returned."""
     try:
-        return _record(transaction, actor, job, key, job_key, ceiling)
+        return _record(transaction, actor, job, key, job_key, ceiling, reservation_id)
     except (_Replayed, DuplicateCharge):
         job.discard()
         _unbilled(transaction, actor, job, job_key, status="discarded",
@@ -172,7 +173,7 @@ def _save(transaction: UnitOfWork, actor: Actor, job: Job, key: str, job_key: st
 
 
 def _record(transaction: UnitOfWork, actor: Actor, job: Job, key: str, job_key: str | None,
-            ceiling: int) -> tuple[Outcome, credits.ChargeResult | None]:
+            ceiling: int, reservation_id: int | None) -> tuple[Outcome, credits.ChargeResult | None]:
     """Phase 3: results and charge (at most the estimate `ceiling`) in one transaction."""
     with transaction() as session:
         if _prior(session, actor, job, key) is not None:
@@ -184,7 +185,8 @@ def _record(transaction: UnitOfWork, actor: Actor, job: Job, key: str, job_key: 
                 "message": outcome.message, "result": outcome.created, "uncapped_credits": outcome.credits,
                 "estimated_credits": ceiling}
         charge = credits.charge(session, actor, credits=min(outcome.credits, ceiling), idempotency_key=key,
-                                description=outcome.message, usage=replace(outcome.usage, metadata=meta))
+                                description=outcome.message, usage=replace(outcome.usage, metadata=meta),
+                                reservation_id=reservation_id)
         if charge.replayed:
             raise _Replayed(key)
         return outcome, charge
@@ -219,38 +221,41 @@ def check_provider(uow: UnitOfWork, actor: Actor, *, provider_id: str, model: st
 # --- typed entry points (what screens, CLI and scheduler call) ----------------------------------------------------
 
 def auto_cluster(uow: UnitOfWork, actor: Actor, *, sector_id: int, keyword_ids: list[int],
-                 batch_size: int = 60, job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
+                 batch_size: int = 60, job_key: str | None = None, on_progress: Progress | None = None,
+                 reservation_id: int | None = None) -> JobResult:
     """Group a sector's keywords into named clusters (new ones created, existing names extended)."""
-    return run(uow, actor, function="auto_cluster", job_key=job_key, on_progress=on_progress, sector_id=sector_id,
-               keyword_ids=keyword_ids, batch_size=batch_size)
+    return run(uow, actor, function="auto_cluster", job_key=job_key, on_progress=on_progress,
+               reservation_id=reservation_id, sector_id=sector_id, keyword_ids=keyword_ids, batch_size=batch_size)
 
 
 def generate_ideas(uow: UnitOfWork, actor: Actor, *, cluster_id: int, count: int = 5,
                    strategy_id: int | None = None, job_key: str | None = None,
-                   on_progress: Progress | None = None) -> JobResult:
+                   on_progress: Progress | None = None, reservation_id: int | None = None) -> JobResult:
     """Content ideas (status new) for a cluster, shaped by a content strategy when one is given."""
     return run(uow, actor, function="generate_ideas", job_key=job_key, on_progress=on_progress,
-               cluster_id=cluster_id, count=count, strategy_id=strategy_id)
+               reservation_id=reservation_id, cluster_id=cluster_id, count=count, strategy_id=strategy_id)
 
 
 def generate_content(uow: UnitOfWork, actor: Actor, *, task_id: int, author_profile_id: int | None = None,
                      strategy_id: int | None = None, job_key: str | None = None,
-                     on_progress: Progress | None = None) -> JobResult:
+                     on_progress: Progress | None = None, reservation_id: int | None = None) -> JobResult:
     """A draft article for a task (the task is completed), in an author's voice and a strategy when given."""
-    return run(uow, actor, function="generate_content", job_key=job_key, on_progress=on_progress, task_id=task_id,
-               author_profile_id=author_profile_id, strategy_id=strategy_id)
+    return run(uow, actor, function="generate_content", job_key=job_key, on_progress=on_progress,
+               reservation_id=reservation_id, task_id=task_id, author_profile_id=author_profile_id,
+               strategy_id=strategy_id)
 
 
 def generate_image_prompts(uow: UnitOfWork, actor: Actor, *, content_id: int, job_key: str | None = None,
-                           on_progress: Progress | None = None) -> JobResult:
+                           on_progress: Progress | None = None, reservation_id: int | None = None) -> JobResult:
     """A featured and N in-article image prompts for an article (pending Images rows)."""
     return run(uow, actor, function="generate_image_prompts", job_key=job_key, on_progress=on_progress,
-               content_id=content_id)
+               reservation_id=reservation_id, content_id=content_id)
 
 
 def generate_images(uow: UnitOfWork, actor: Actor, *, content_id: int, image_ids: list[int] | None = None,
-                    job_key: str | None = None, on_progress: Progress | None = None) -> JobResult:
+                    job_key: str | None = None, on_progress: Progress | None = None,
+                    reservation_id: int | None = None) -> JobResult:
     """The article's pending (or failed) images, or only `image_ids` (made again if generated), on the account's
     quality tier."""
     return run(uow, actor, function="generate_images", job_key=job_key, on_progress=on_progress,
-               content_id=content_id, image_ids=image_ids)
+               reservation_id=reservation_id, content_id=content_id, image_ids=image_ids)

@@ -2,13 +2,15 @@
 by platform admins only (tenancy.require_platform_admin)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import tenancy
+from core.ai import limits
 from core.common import vault
 from core.errors import NotFound, ValidationFailed
 from core.tenancy import Actor
@@ -41,6 +43,8 @@ class ProviderConnection:
     api_key: str
     base_url: str | None
     config: dict
+    # the database whose shared limits the calls obey (None: this process's own; see core/ai/limits.py)
+    limits_engine: Any = field(default=None, compare=False, repr=False)
 
 
 def _view(p: IntegrationProvider) -> ProviderView:
@@ -86,9 +90,9 @@ def update_provider(session: Session, actor: Actor, *, provider_id: str, api_key
     """Change a provider (platform admins); a secret left as None keeps its stored value, "" clears it."""
     tenancy.require_platform_admin(actor)
     p = _get(session, provider_id)
-    for field, value in (("api_key", api_key), ("api_secret", api_secret), ("webhook_secret", webhook_secret)):
+    for name, value in (("api_key", api_key), ("api_secret", api_secret), ("webhook_secret", webhook_secret)):
         if value is not None:
-            setattr(p, field, _secret(value, field.replace("_", " ")))
+            setattr(p, name, _secret(value, name.replace("_", " ")))
     if api_endpoint is not None:
         p.api_endpoint = _endpoint(api_endpoint)
     if is_active is not None:
@@ -114,4 +118,5 @@ def connection(session: Session, *, provider_id: str) -> ProviderConnection:
     if not key and not p.config.get("allow_no_key"):
         raise ValidationFailed(f"Provider “{p.display_name}” has no API key. Ask the platform team (the team "
                                "running this dashboard) to set one on the “AI providers & models” screen.")
-    return ProviderConnection(p.provider_id, key, p.api_endpoint or None, dict(p.config))
+    return ProviderConnection(p.provider_id, key, p.api_endpoint or None, dict(p.config),
+                              limits.shared_engine(session.get_bind()))

@@ -15,7 +15,7 @@ from core.errors import AccessDenied, Conflict, InsufficientCredits, NotFound, V
 from core.tenancy import Actor
 from db.base import utcnow
 from db.enums import Role, TransactionType
-from db.models import Account, CreditTransaction, CreditUsageLog, Plan, Site
+from db.models import Account, CreditReservation, CreditTransaction, CreditUsageLog, Plan, Site
 
 GRANT_TYPES = frozenset({TransactionType.purchase, TransactionType.subscription, TransactionType.refund,
                          TransactionType.adjustment})
@@ -51,10 +51,23 @@ class ChargeResult:
 
 
 _acct, _tx, _log = Account.__table__, CreditTransaction.__table__, CreditUsageLog.__table__
+_res = CreditReservation.__table__
 _FIND_KEY = select(_tx.c.id, _tx.c.amount, _tx.c.balance_after).where(
     _tx.c.account_id == bindparam("aid"), _tx.c.idempotency_key == bindparam("key"))
-_DEDUCT = (update(_acct).where(_acct.c.id == bindparam("aid"), _acct.c.credits >= bindparam("amt"))
-           .values(credits=_acct.c.credits - bindparam("amt")).returning(_acct.c.credits))
+# A charge spends `amt`, `use` of it from a reservation of its own (0 without one): what the account's other
+# reservations hold is not spendable, so the check is credits - (credits_reserved - use) >= amt.
+_DEDUCT = (update(_acct).where(_acct.c.id == bindparam("aid"),
+                               _acct.c.credits - (_acct.c.credits_reserved - bindparam("use")) >= bindparam("amt"))
+           .values(credits=_acct.c.credits - bindparam("amt"),
+                   credits_reserved=_acct.c.credits_reserved - bindparam("use")).returning(_acct.c.credits))
+_HOLD = (update(_acct).where(_acct.c.id == bindparam("aid"),
+                             _acct.c.credits - _acct.c.credits_reserved >= bindparam("amt"))
+         .values(credits_reserved=_acct.c.credits_reserved + bindparam("amt")).returning(_acct.c.credits_reserved))
+_UNHOLD = (update(_acct).where(_acct.c.id == bindparam("aid"))
+           .values(credits_reserved=_acct.c.credits_reserved - bindparam("amt")))
+_HELD = select(_res.c.held).where(_res.c.id == bindparam("rid"), _res.c.account_id == bindparam("aid"),
+                                  _res.c.released_at.is_(None)).with_for_update()
+_SPEND_HELD = update(_res).where(_res.c.id == bindparam("rid")).values(held=_res.c.held - bindparam("use"))
 _ADD = (update(_acct).where(_acct.c.id == bindparam("aid"), _acct.c.credits + bindparam("amt") >= 0)
         .values(credits=_acct.c.credits + bindparam("amt")).returning(_acct.c.credits))
 _BALANCE = select(_acct.c.credits).where(_acct.c.id == bindparam("aid"))
@@ -147,8 +160,10 @@ def grant_targets(session: Session, actor: Actor) -> dict[int, str]:
 
 
 def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str, description: str,
-           usage: Usage | None = None, now: datetime | None = None) -> ChargeResult:
-    """Deduct credits for work done in this same transaction; a repeated key charges nothing."""
+           usage: Usage | None = None, now: datetime | None = None,
+           reservation_id: int | None = None) -> ChargeResult:
+    """Deduct credits for work done in this same transaction; a repeated key charges nothing. With a
+    `reservation_id` (an automation run's), the charge is paid from what it holds first."""
     account_id = tenancy.require_account(actor)
     tenancy.require_write(actor)
     amount = _amount(credits)
@@ -164,13 +179,19 @@ def charge(session: Session, actor: Actor, *, credits: int, idempotency_key: str
     previous = conn.execute(_FIND_KEY, {"aid": account_id, "key": idempotency_key}).first()
     if previous is not None:
         return ChargeResult(previous.id, -previous.amount, previous.balance_after, None, replayed=True)
-    # UPDATE … WHERE credits >= amount takes the row lock and checks the balance in one round trip.
-    after = conn.execute(_DEDUCT, {"aid": account_id, "amt": amount}).scalar()
+    use = 0
+    if reservation_id is not None:  # lock order: the reservation, then the account (as release does)
+        held = conn.execute(_HELD, {"rid": reservation_id, "aid": account_id}).scalar()
+        use = min(held or 0, amount)
+    # UPDATE … WHERE <available> >= amount takes the row lock and checks the balance in one round trip.
+    after = conn.execute(_DEDUCT, {"aid": account_id, "amt": amount, "use": use}).scalar()
     if after is None:
         bal = conn.execute(_BALANCE, {"aid": account_id}).scalar()
         if bal is None:
             raise NotFound(f"Account #{account_id} was not found.")
-        raise InsufficientCredits(needed=amount, balance=bal)
+        raise InsufficientCredits(needed=amount, balance=available(session, actor) + use)
+    if use:
+        conn.execute(_SPEND_HELD, {"rid": reservation_id, "use": use})
     _refresh_loaded_account(session, account_id, after)
     now = now or utcnow()
     tx_id = _insert_deduction(conn, actor, account_id=account_id, amount=amount, after=after,
@@ -239,13 +260,79 @@ def _refresh_loaded_account(session: Session, account_id: int, credits: int) -> 
         set_committed_value(loaded, "credits", credits)
 
 
-def ensure_balance(session: Session, actor: Actor, *, needed: int) -> int:
-    """Refuse up front when the balance is below an estimate; returns the balance (no lock: a pre-check)."""
+def ensure_balance(session: Session, actor: Actor, *, needed: int, reservation_id: int | None = None) -> int:
+    """Refuse up front when the spendable credits (the balance less what running automation holds, plus what
+    `reservation_id` holds for this work) are below an estimate; returns them (no lock: a pre-check)."""
+    spendable = available(session, actor)
+    if reservation_id is not None:
+        spendable += held(session, actor, reservation_id=reservation_id)
+    if spendable < needed:
+        raise InsufficientCredits(needed=needed, balance=spendable)
+    return spendable
+
+
+def available(session: Session, actor: Actor) -> int:
+    """Credits the account in scope may spend now: its balance less what running automation runs hold."""
     account_id = tenancy.require_account(actor)
-    balance = session.scalar(select(Account.credits).where(Account.id == account_id)) or 0
-    if balance < needed:
-        raise InsufficientCredits(needed=needed, balance=balance)
-    return balance
+    row = session.execute(select(Account.credits, Account.credits_reserved).where(Account.id == account_id)).first()
+    return (row.credits - row.credits_reserved) if row is not None else 0
+
+
+def held(session: Session, actor: Actor, *, reservation_id: int) -> int:
+    """What a reservation of the account in scope still holds (0 once released)."""
+    account_id = tenancy.require_account(actor)
+    return session.scalar(select(CreditReservation.held).where(
+        CreditReservation.id == reservation_id, CreditReservation.account_id == account_id,
+        CreditReservation.released_at.is_(None))) or 0
+
+
+def reserve(session: Session, actor: Actor, *, amount: int, purpose: str) -> CreditReservation:
+    """Hold `amount` credits for one piece of work (an automation run) so that no other work can spend them;
+    refused when the spendable credits are short."""
+    account_id = tenancy.require_account(actor)
+    tenancy.require_write(actor)
+    amount_ = _amount(amount)
+    if amount_ < 0:
+        raise ValidationFailed("A reservation cannot be negative.")
+    if session.connection().execute(_HOLD, {"aid": account_id, "amt": amount_}).scalar() is None:
+        raise InsufficientCredits(needed=amount_, balance=available(session, actor))
+    row = CreditReservation(account_id=account_id, purpose=purpose[:255], amount=amount_, held=amount_)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def extend(session: Session, actor: Actor, *, reservation_id: int, amount: int) -> int:
+    """Hold `amount` more credits on a reservation (a run whose items cost more than forecast); returns what it
+    holds now. Refused when the spendable credits are short."""
+    account_id = tenancy.require_account(actor)
+    tenancy.require_write(actor)
+    amount_ = _amount(amount)
+    conn = session.connection()
+    current = conn.execute(_HELD, {"rid": reservation_id, "aid": account_id}).scalar()
+    if current is None:
+        raise NotFound(f"Credit reservation #{reservation_id} was not found or is released.")
+    if amount_ <= 0:
+        return current
+    if conn.execute(_HOLD, {"aid": account_id, "amt": amount_}).scalar() is None:
+        raise InsufficientCredits(needed=amount_, balance=available(session, actor))
+    conn.execute(update(_res).where(_res.c.id == reservation_id).values(
+        held=_res.c.held + amount_, amount=_res.c.amount + amount_))
+    return current + amount_
+
+
+def release(session: Session, actor: Actor, *, reservation_id: int) -> int:
+    """Give back what a reservation still holds (a run finished or was cancelled); returns the credits freed.
+    Releasing twice frees nothing the second time."""
+    account_id = tenancy.require_account(actor)
+    tenancy.require_write(actor)
+    conn = session.connection()
+    current = conn.execute(_HELD, {"rid": reservation_id, "aid": account_id}).scalar()
+    if current is None:
+        return 0
+    conn.execute(_UNHOLD, {"aid": account_id, "amt": current})
+    conn.execute(update(_res).where(_res.c.id == reservation_id).values(held=0, released_at=utcnow()))
+    return current
 
 
 def grant_plan_period(session: Session, actor: Actor, *, now: datetime | None = None) -> CreditTransaction | None:

@@ -92,7 +92,7 @@ def cmd_migrate(session: Session, args: argparse.Namespace) -> list[str]:
 EXTENSIONS: tuple[str, ...] = (
     "core.cli.identity", "core.cli.demo", "core.cli.planner", "core.cli.clustering", "core.cli.ai", "core.cli.billing",
     "core.cli.run_ai", "core.cli.secrets", "core.cli.writer", "core.cli.content", "core.cli.review",
-    "core.cli.writer_ai", "core.cli.images", "core.cli.publishing")
+    "core.cli.writer_ai", "core.cli.images", "core.cli.publishing", "core.cli.automation")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import tenancy
 from core.common.text import NUL_MESSAGE, one_of
@@ -25,6 +26,7 @@ from db.enums import ContentStatus, RevisionKind, SiteStatus
 from db.models import Content, ContentComment, ContentRevision, PublishingSettings, Sector, User
 
 AUTO_APPROVED = "Approved automatically: the site's publishing settings approve generated content."
+AUTOMATION_APPROVED = "Approved automatically by an automation run (its settings approve generated content)."
 COMMENT_MAX = 5_000
 BULK_MAX = 500
 HISTORY_MAX = 500
@@ -353,10 +355,21 @@ def after_generation(session: Session, actor: Actor, *, content: Content) -> Non
     tenancy.require_write(actor)
     if content.status != ContentStatus.draft or not auto_approval(session, site_id=content.site_id):
         return
-    content.status = ContentStatus.approved
+    approve_automatically(session, actor, content=content, comment=AUTO_APPROVED)
+
+
+def approve_automatically(session: Session, actor: Actor, *, content: Content, comment: str = AUTOMATION_APPROVED
+                          ) -> None:
+    """Approve a generated draft without a person (the site's settings or an automation run chose so), saying so
+    in its history; a draft that moved meanwhile is refused (Conflict)."""
+    tenancy.require_write(actor)
+    session.flush()  # a draft made in this transaction is in the table before the compare-and-set
+    if content.status != ContentStatus.draft or not _cas(session, content, ContentStatus.approved):
+        raise _moved(session, content)
+    set_committed_value(content, "status", ContentStatus.approved)  # the loaded row as the UPDATE left it
     session.add(ContentComment(account_id=content.account_id, site_id=content.site_id, sector_id=content.sector_id,
                                content_id=content.id, from_status=ContentStatus.draft,
-                               to_status=ContentStatus.approved, comment=AUTO_APPROVED, created_by_id=actor.user_id))
+                               to_status=ContentStatus.approved, comment=comment, created_by_id=actor.user_id))
     session.flush()
 
 

@@ -8,11 +8,14 @@ from db.models.ai import (
     GlobalAIPrompt,
     IntegrationProvider,
     ModuleEnableSettings,
+    ProviderCall,
+    ProviderSlot,
     Strategy,
     SystemAISettings,
 )
 from db.models.billing import (
     CreditPackage,
+    CreditReservation,
     CreditTransaction,
     CreditUsageLog,
     CreditUsageRollup,
@@ -34,9 +37,11 @@ from db.models.identity import (
 from db.models.operations import (
     AutomationConfig,
     AutomationRun,
+    AutomationRunItem,
     OptimizationTask,
     PublishingRecord,
     PublishingSettings,
+    SchedulerProcess,
     SiteIntegration,
     SyncEvent,
 )
@@ -57,6 +62,7 @@ from db.models.writer import (
 
 __all__ = [
     "Account", "AccountSettings", "AIModelConfig", "AIPrompt", "AuthorProfile", "AutomationConfig", "AutomationRun",
+    "AutomationRunItem", "CreditReservation", "ProviderCall", "ProviderSlot", "SchedulerProcess",
     "Clusters", "Content", "ContentAttribute", "ContentClusterMap", "ContentComment", "ContentRevision", "ContentIdeas", "ContentTaxonomy",
     "ContentTaxonomyRelation", "CreditCostConfig", "CreditPackage", "CreditTransaction", "CreditUsageLog",
     "CreditUsageRollup",

@@ -182,3 +182,28 @@ class ModuleEnableSettings(Base):
     automation_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     integration_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     publisher_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ProviderSlot(Base):
+    """One of a provider's concurrent-call slots, shared by every process (the app and each scheduler): a call
+    holds a slot while it runs; a slot whose holder died frees itself when its lease runs out."""
+
+    __tablename__ = "provider_slot"
+
+    provider_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProviderCall(Base):
+    """When a call to a provider started, for its requests-per-minute window across processes (pruned as the
+    window moves)."""
+
+    __tablename__ = "provider_call"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_provider_call_provider_started", "provider_id", "started_at"),)

@@ -45,6 +45,22 @@ class CreditTransaction(AccountScoped, Base):
     )
 
 
+class CreditReservation(AccountScoped, Base):
+    """Credits an automation run holds while it runs: other work cannot spend them, and the run's own charges are
+    paid from them. `held` shrinks with each charge and drops to 0 on release; the account's `credits_reserved` is
+    the sum of `held` over its reservations."""
+
+    __tablename__ = "credit_reservation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(255), default="")
+    amount: Mapped[int] = mapped_column(Integer)  # what was reserved in all (the first hold plus extensions)
+    held: Mapped[int] = mapped_column(Integer)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("held >= 0", name="held_non_negative"),)
+
+
 class CreditUsageLog(AccountScoped, Base):
     """One AI call: what it was, which model, tokens, credits and USD cost, and what it was for."""
 

@@ -56,6 +56,9 @@ class Account(Timestamps, Base):
         ForeignKey("user.id", ondelete="SET NULL", use_alter=True, name="fk_account_owner_id_user")
     )
     credits: Mapped[int] = mapped_column(Integer, default=0)
+    # the part of `credits` held by running automation runs (credit_reservation.held summed): not spendable by
+    # other work; changed in SQL under the account lock
+    credits_reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[AccountStatus] = mapped_column(enum_type(AccountStatus), default=AccountStatus.trial)
     # Period start of the last monthly plan grant (so a period is granted once).
     credits_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())

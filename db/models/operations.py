@@ -48,8 +48,18 @@ class AutomationConfig(SiteScoped, Base):
     stage_6_batch_size: Mapped[int] = mapped_column(Integer, default=1)  # image prompts -> images
     within_stage_delay: Mapped[int] = mapped_column(Integer, default=3)  # seconds
     between_stage_delay: Mapped[int] = mapped_column(Integer, default=5)  # seconds
+    stage_7_batch_size: Mapped[int] = mapped_column(Integer, default=20, server_default="20")  # review
+    stage_8_batch_size: Mapped[int] = mapped_column(Integer, default=20, server_default="20")  # approved -> slots
+    ideas_per_cluster: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    clustering: Mapped[str] = mapped_column(String(10), default="offline", server_default="offline")  # or "ai"
+    stop_on_error: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # "site": follow the site's publishing settings; "on"/"off": this automation's own choice
+    auto_approve: Mapped[str] = mapped_column(String(10), default="site", server_default="site")
+    auto_publish: Mapped[str] = mapped_column(String(10), default="site", server_default="site")
+    max_run_minutes: Mapped[int] = mapped_column(Integer, default=240, server_default="240")
+    credit_budget: Mapped[int] = mapped_column(Integer, default=500, server_default="500")  # per run
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     __table_args__ = (UniqueConstraint("site_id"),)
 
@@ -75,6 +85,63 @@ class AutomationRun(SiteScoped, Base):
     error_message: Mapped[str] = mapped_column(Text, default="")
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    forecast_credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    budget_credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reservation_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("credit_reservation.id",
+                                                                         ondelete="SET NULL"))
+    # why a run ended other than by finishing its stages: budget | nothing_to_do | max_time | error | cancelled
+    stop_reason: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    settings_json: Mapped[dict] = mapped_column(JSON, default=dict)  # the config the run was started with
+    forecast_json: Mapped[dict] = mapped_column(JSON, default=dict)  # per stage: items and credits forecast
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_automation_run_status_lease", "status", "lease_until"),
+        Index("ix_automation_run_site_created", "site_id", "created_at"),
+    )
+
+
+class AutomationRunItem(SiteScoped, Base):
+    """One piece of work of a run's stage (a sector's keywords, a cluster, an idea, a task, an article): planned
+    when the stage starts, done exactly once, its result and message kept for the run's page and for retries."""
+
+    __tablename__ = "automation_run_item"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("automation_run.id", ondelete="CASCADE"))
+    stage: Mapped[int] = mapped_column(Integer)
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[int] = mapped_column(BigId)
+    sector_id: Mapped[int | None] = mapped_column(BigId)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | done | failed | skipped
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    estimate_credits: Mapped[int] = mapped_column(Integer, default=0)
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "stage", "object_id"),
+        Index("ix_automation_run_item_run_status", "run_id", "status"),
+    )
+
+
+class SchedulerProcess(Base):
+    """One scheduler process as it last reported itself (the scheduler status screen)."""
+
+    __tablename__ = "scheduler_process"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the worker id: host:pid:random
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    working_on: Mapped[str] = mapped_column(String(255), default="")
 
 
 class PublishingSettings(SiteScoped, Base):
