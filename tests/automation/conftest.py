@@ -79,3 +79,56 @@ def work_all(rt: Runtime, owner: str = "test-worker") -> list[str]:
 @pytest.fixture
 def world(rt, pipeline) -> World:
     return make_world(rt)
+
+
+def add_tasks(rt: Runtime, w: World, n: int, *, words: int = 300) -> list[int]:
+    """`n` queued writer tasks of one cluster that has its idea (stages 1-3 then have nothing to do)."""
+    from core.planner import clusters
+    from db.enums import IdeaStatus
+    from db.models import ContentIdeas, Tasks
+
+    with rt.transaction() as s:
+        cluster = clusters.create(s, w.actor, site_id=w.site_id, sector_id=w.sector_id,
+                                  name=f"Grinders {uuid.uuid4().hex[:6]}")
+        keyword_edits.create_keyword(s, w.actor, site_id=w.site_id, sector_id=w.sector_id,
+                                     keyword=f"grinder {uuid.uuid4().hex[:6]}", cluster_id=cluster.id)
+        s.add(ContentIdeas(account_id=w.account_id, site_id=w.site_id, sector_id=w.sector_id, idea_title="Grinders",
+                           keyword_cluster_id=cluster.id, status=IdeaStatus.queued))
+        rows = [Tasks(account_id=w.account_id, site_id=w.site_id, sector_id=w.sector_id, title=f"Grinder guide {i}",
+                      description="A guide", cluster_id=cluster.id, keywords="grinder", word_count=words)
+                for i in range(n)]
+        s.add_all(rows)
+        s.flush()
+        return [t.id for t in rows]
+
+
+def start(rt: Runtime, w: World):
+    from core.automation import runs
+
+    with rt.transaction() as s:
+        return runs.start(s, w.actor, site_id=w.site_id).id
+
+
+def reserved(rt: Runtime, w: World) -> int:
+    from sqlalchemy import select
+
+    from db.models import Account
+
+    with rt.transaction() as s:
+        return s.scalar(select(Account.credits_reserved).where(Account.id == w.account_id))
+
+
+@pytest.fixture(autouse=True)
+def _no_run_left_active(rt):
+    """Runs a test left pending or paused would be worked by the next test's scheduler pass: cancel them."""
+    yield
+    from sqlalchemy import select
+
+    from core.automation import runs
+    from db.enums import RunStatus
+    from db.models import AutomationRun
+
+    with rt.transaction() as s:
+        for run in s.scalars(select(AutomationRun).where(AutomationRun.status.in_(runs.ACTIVE))):
+            runs.release_credits(s, run)
+            run.status, run.claimed_by, run.lease_until = RunStatus.cancelled, None, None
