@@ -115,11 +115,12 @@ class SharedLimiter:
             if not self._made:
                 self._make_slots(session)
                 self._made = True
-            now = utcnow()
             # The provider's slot 0 is its gate: holding its row lock serialises the check-and-take of every
-            # process (on SQLite, BEGIN IMMEDIATE already does).
+            # process (on SQLite, BEGIN IMMEDIATE already does). The time is read once the lock is held, so a
+            # process that waited for it does not record an earlier start than the one it waited behind.
             session.execute(select(ProviderSlot.slot).where(ProviderSlot.provider_id == self.provider_id,
                                                             ProviderSlot.slot == 0).with_for_update())
+            now = utcnow()
             free = session.scalar(select(ProviderSlot.slot).where(
                 ProviderSlot.provider_id == self.provider_id, ProviderSlot.slot < self.limits.max_concurrency,
                 or_(ProviderSlot.holder.is_(None), ProviderSlot.lease_until < now)).order_by(ProviderSlot.slot)
