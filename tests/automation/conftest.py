@@ -43,7 +43,8 @@ def pipeline(rt, fake) -> Pipeline:
     return script
 
 
-def make_world(rt: Runtime, *, grant: int = 5000, keywords: int = 20, site_name: str | None = None) -> World:
+def make_world(rt: Runtime, *, grant: int = 5000, keywords: int = 20, site_name: str | None = None,
+               wordpress: object = None) -> World:
     with rt.transaction() as s:
         acct = f.account(s)
         actor = f.owner_actor(s, acct)
@@ -51,6 +52,11 @@ def make_world(rt: Runtime, *, grant: int = 5000, keywords: int = 20, site_name:
         sector = f.sector(s, site)
         if grant:
             credits.grant(s, tenancy.operator_actor(acct.id), amount=grant, kind="purchase", reason="test credits")
+        if wordpress is not None:  # a tests.fakes.wordpress.WP: the site publishes there
+            from core.publishing import connection
+
+            connection.set_wordpress(s, actor, site_id=site.id, url=wordpress.url, username=wordpress.user,
+                                     app_password=wordpress.password)
         w = World(acct.id, site.id, sector.id, actor)
     add_keywords(rt, w, keywords)
     return w
@@ -81,7 +87,7 @@ def world(rt, pipeline) -> World:
     return make_world(rt)
 
 
-def add_tasks(rt: Runtime, w: World, n: int, *, words: int = 300) -> list[int]:
+def add_tasks(rt: Runtime, w: World, n: int, *, words: int = 300, title: str = "Grinder guide") -> list[int]:
     """`n` queued writer tasks of one cluster that has its idea (stages 1-3 then have nothing to do)."""
     from core.planner import clusters
     from db.enums import IdeaStatus
@@ -94,7 +100,7 @@ def add_tasks(rt: Runtime, w: World, n: int, *, words: int = 300) -> list[int]:
                                      keyword=f"grinder {uuid.uuid4().hex[:6]}", cluster_id=cluster.id)
         s.add(ContentIdeas(account_id=w.account_id, site_id=w.site_id, sector_id=w.sector_id, idea_title="Grinders",
                            keyword_cluster_id=cluster.id, status=IdeaStatus.queued))
-        rows = [Tasks(account_id=w.account_id, site_id=w.site_id, sector_id=w.sector_id, title=f"Grinder guide {i}",
+        rows = [Tasks(account_id=w.account_id, site_id=w.site_id, sector_id=w.sector_id, title=f"{title} {i}",
                       description="A guide", cluster_id=cluster.id, keywords="grinder", word_count=words)
                 for i in range(n)]
         s.add_all(rows)
