@@ -12,6 +12,7 @@ from tests.fakes.openai_server import Reply, completion
 COUNT = re.compile(r"Propose (\d+) content ideas for the keyword cluster “([^”]*)”")
 WORDS = re.compile(r"Target about (\d+) words")
 TITLE = re.compile(r"about “([^”]*)”")
+IMAGES = re.compile(r"one featured image prompt and (\d+) in-article image")
 ERROR = {"error": {"message": "fake provider failure", "type": "server_error", "code": None}}
 
 
@@ -63,9 +64,11 @@ class Pipeline:
             return {"content_html": f"<h2>{title}</h2><p>{body}</p><h2>More</h2><p>Closing thoughts here.</p>",
                     "meta_title": title[:60], "meta_description": f"All about {title}.",
                     "primary_keyword": title.lower()[:100], "secondary_keywords": ["guide"]}
-        if kind == "image_prompts":
+        if kind == "image_prompts":  # as many in-article prompts as the prompt asks for
+            m = IMAGES.search(prompt)
+            count = int(m.group(1)) if m else 2
             return {"featured_prompt": "a bright photo of the topic",
-                    "in_article_prompts": ["a detail shot", "a wide shot"]}
+                    "in_article_prompts": [f"picture {i + 1} of the article" for i in range(count)]}
         if kind == "clusters":
             lines = [line.strip("- ").strip() for line in prompt.split("Keywords:\n", 1)[-1].splitlines()]
             kws = [k for k in lines if k]
