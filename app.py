@@ -26,6 +26,9 @@ PAGES = {  # file in pages/: title, Material icon, url_path
     "publishing": ("Publishing calendar", "calendar_month", "publishing-calendar"),
     "wordpress": ("WordPress connection", "link", "publishing-wordpress"),
     "sync_log": ("Sync log", "history", "publishing-log"),
+    "automation": ("Automation", "smart_toy", "automation-settings"),  # not "automation": see above
+    "automation_runs": ("Automation runs", "manage_history", "automation-runs"),
+    "schedulers": ("Scheduler status", "monitor_heart", "scheduler-status"),
     "my_account": ("My account", "person", "my-account"),
     "ai_settings": ("AI settings", "tune", "settings-ai"),
     "prompts": ("Prompts & voices", "edit_note", "settings-prompts"),
@@ -47,6 +50,7 @@ if ctx.actor.can_write:  # editors and up import keywords
     sections["Workspace"].insert(2, page["keyword_import"])
 sections["Writer"] = [page["writer_tasks"], page["content"], page["article"]]
 sections["Publishing"] = [page["publishing"], page["wordpress"], page["sync_log"]]
+sections["Automation"] = [page["automation"], page["automation_runs"], page["schedulers"]]  # core checks writes
 sections["Library"] = [page["keyword_library"]]  # everyone reads it; curating is for platform admins (core checks)
 sections["Settings"] = [page["ai_settings"], page["prompts"]]
 admin_pages = [page[n] for n in ("sites", "users", "ai_admin", "ai_pricing")] if ctx.actor.is_admin else []

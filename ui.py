@@ -370,15 +370,17 @@ def within(*fields: tuple[str, float | None, float | None, float | None]) -> boo
     return ok
 
 
-def run_action(fn: Callable[[Session], T], *, success: str | None = None, clear: Iterable[str] = ()) -> T | None:
+def run_action(fn: Callable[[Session], T], *, success: str | None = None, clear: Iterable[str] = (),
+               warn: bool = False) -> T | None:
     """One unit of work in one transaction. A domain error rolls it back and shows its message (never a
-    traceback) and gives None; the form keeps what was typed. With `success` (plain text), the text inputs keyed
-    in `clear` are emptied, the page reruns so lists show the change, and the message shows on top."""
+    traceback; with `warn` as a warning: a read the screen can do without) and gives None; the form keeps what was
+    typed. With `success` (plain text), the text inputs keyed in `clear` are emptied, the page reruns so lists show
+    the change, and the message shows on top."""
     try:
         with get_runtime().transaction() as s:
             result = fn(s)
     except DomainError as e:
-        st.error(md(e))
+        (st.warning if warn else st.error)(md(e))
         return None
     if success is not None:  # after the commit: a rerun inside the transaction would roll it back
         # Emptied on the next run, before the widgets exist: only then does the browser take the new value.
@@ -417,15 +419,16 @@ def timezones() -> list[str]:
     return sorted(available_timezones() | {"UTC"})
 
 
-def table(rows: Iterable[Mapping[str, Any]], *, empty: str, key: str | None = None) -> None:
+def table(rows: Iterable[Mapping[str, Any]], *, empty: str, key: str | None = None,
+          column_config: Mapping[str, Any] | None = None) -> None:
     """Show rows (already shaped from what core returned) as a read-only table, or a note when there are none;
-    `key` names the table's container (tests and styling find it by that)."""
+    `key` names the table's container (tests and styling find it by that); `column_config` as st.dataframe's."""
     frame = pd.DataFrame(list(rows))
     with st.container(key=key):
         if frame.empty:
             st.info(md(empty))
         else:
-            st.dataframe(frame, hide_index=True)
+            st.dataframe(frame, hide_index=True, column_config=column_config)
 
 
 def options_with_none(options: Mapping[int, str], none_label: str = "—") -> tuple[list[int | None], Callable]:

@@ -12,6 +12,7 @@ BENCHES["overlap"] = "bench.overlap_bench"
 BENCHES["writer"] = "bench.writer_bench"
 BENCHES["content"] = "bench.content_bench"
 BENCHES["publish"] = "bench.publish_bench"
+BENCHES["automation"] = "bench.automation_bench"
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,11 @@
-"""Home: how much of the pipeline (keywords → clusters → ideas → tasks → content → publishing) is in each status."""
+"""Home: how much of the pipeline (keywords → clusters → ideas → tasks → content → publishing) is in each status,
+and the automation runs of the last days a manager should know about (failed, stopped on budget or time, found
+nothing to do), each linking to its run's page."""
 import streamlit as st
 
 import ui
+import ui_runs
+from core.automation import runs
 from core.planner import overview
 
 ctx = ui.current("Overview")
@@ -25,3 +29,12 @@ for column, stage in zip(st.columns(len(stages)), stages, strict=True):
         st.metric(ui.md(stage.label), f"{stage.total:,}")
         ui.table(({"Status": status.replace("_", " "), "Count": n} for status, n in stage.by_status.items()),
                  empty="—", key=f"overview_{stage.key}")
+
+notices = ui.run_action(lambda s: runs.notifications(s, ctx.actor)) or []
+if notices:
+    st.subheader("Automation notices")
+    for notice in notices:
+        line = (f"**{ui.md(notice.site_name)}** · {ui.md(notice.run_id)} — "
+                f"{ui.md(notice.reason or notice.status)}" + (f": {ui.md(notice.message)}" if notice.message else ""))
+        (st.error if notice.status == "failed" else st.warning)(line)
+        ui_runs.link(notice)

@@ -216,7 +216,7 @@ MARKDOWN_CALLS = {"markdown", "caption", "success", "error", "info", "warning", 
 TEXT_KEYWORDS = {"label", "body", "help", "text"}
 NOT_STREAMLIT = {"log", "logger", "logging"}
 UI_ROOT = Path(__file__).resolve().parent.parent
-UI_FILES = ["app.py", "ui.py", "ui_jobs.py", "ui_session.py", "pages/*.py"]
+UI_FILES = ["app.py", "ui.py", "ui_jobs.py", "ui_session.py", "ui_runs.py", "pages/*.py"]
 EXEMPT_FUNCTIONS = {"_login_form"}  # shows auth's fixed messages (no names); its own change is under way
 
 

@@ -19,9 +19,9 @@ from PIL import Image
 
 import core
 from core.ai import bulk, engine, models, prompts, providers, runs
+from core.ai import settings as ai_settings
 from core.automation import config as automation_config
 from core.automation import runs as automation_runs
-from core.ai import settings as ai_settings
 from core.billing import credits, pricing
 from core.billing.credits import Usage
 from core.common import vault

@@ -12,10 +12,13 @@ from sqlalchemy import select
 
 from core.ai import models as ai_models
 from core.ai import prompts
+from core.automation import runs
+from core.billing import credits
 from core.identity import accounts, users
 from core.planner import clusters, ideas, keyword_edits
 from db.enums import Role
 from db.models import Clusters, Sector
+from tests.ai.helpers import configure
 from tests.pages.conftest import PASSWORD, click, go, in_navigation, login, texts
 from ui_text import md, shown
 
@@ -25,14 +28,16 @@ EVIL = f"{IMG} {LINK} **bold** :red[x] https://evil.example/bare"
 LIVE = ["<img", "](http", "**bold**", ":red[", "://evil", "www.evil", "@evil"]  # what must never stay unescaped
 PLAIN_TYPES = {"text", "code", "html", "json", "dataframe", "arrow_data_frame", "arrow_table"}
 PAGES = ["overview", "keywords", "keyword_import", "clusters", "ideas", "keyword_library", "ai_settings", "prompts",
-         "credit_usage", "credits", "sites", "users", "ai_admin", "ai_pricing", "my_account"]
+         "credit_usage", "credits", "sites", "users", "ai_admin", "ai_pricing", "my_account", "automation",
+         "automation_runs", "schedulers"]
 NAMES = {"account": f"Agency {EVIL}", "site": f"Site {EVIL}", "sector": f"Sector {EVIL}", "owner": f"Olive {EVIL}",
          "model": f"{IMG} [m](https://evil.example)", "cluster": f"Cluster {EVIL}", "other cluster": f"Other {EVIL}"}
 SHOWN_IN_TEXT = ["account", "site", "sector", "owner", "model"]  # cluster names show in tables and pickers only
 
 
 @pytest.fixture(scope="module")
-def world(app_db):
+def world(app_db, fake):
+    configure(app_db.rt, fake)  # the automation screen's forecast asks the providers for their prices
     site_id = app_db.add_site(NAMES["site"], sectors=(NAMES["sector"],))
     with app_db.tx() as s:
         owner = app_db.actor(s)
@@ -47,6 +52,9 @@ def world(app_db):
         prompts.create_author_profile(s, owner, name=f"Voice {EVIL}", tone="friendly", description=EVIL)
         model = ai_models.create_model(s, owner, model_name=NAMES["model"], model_type="text", provider="openai",
                                        display_name=f"Model {EVIL}", tokens_per_credit=1000).id
+    with app_db.tx() as s:  # a run of the site, for the automation screens
+        credits.grant(s, app_db.actor(s), amount=1000, kind="purchase", reason="markup tests")
+        runs.start(s, app_db.actor(s), site_id=site_id)
     mallory = app_db.add_user("mallory@evil.example", Role.editor, site_ids=(site_id,))
     with app_db.tx() as s:
         users.update_user(s, app_db.actor(s), user_id=mallory, first_name="Mallory", last_name=EVIL)

@@ -14,12 +14,16 @@ PAGES = {
     "pages/accounts.py": "Accounts",
     "pages/plans.py": "Plans",
     "pages/my_account.py": "My account",
+    "pages/automation.py": "Automation",
+    "pages/automation_runs.py": "Automation runs",
+    "pages/schedulers.py": "Scheduler status",
 }
+AUTOMATION = {"pages/automation.py", "pages/automation_runs.py", "pages/schedulers.py"}  # every role reads them
 VISIBLE = {
-    "owner": {"pages/overview.py", "pages/sites.py", "pages/users.py", "pages/my_account.py"},
-    "admin": {"pages/overview.py", "pages/sites.py", "pages/users.py", "pages/my_account.py"},
-    "editor": {"pages/overview.py", "pages/my_account.py"},
-    "viewer": {"pages/overview.py", "pages/my_account.py"},
+    "owner": {"pages/overview.py", "pages/sites.py", "pages/users.py", "pages/my_account.py", *AUTOMATION},
+    "admin": {"pages/overview.py", "pages/sites.py", "pages/users.py", "pages/my_account.py", *AUTOMATION},
+    "editor": {"pages/overview.py", "pages/my_account.py", *AUTOMATION},
+    "viewer": {"pages/overview.py", "pages/my_account.py", *AUTOMATION},
     "developer": set(PAGES),
 }
 

@@ -24,7 +24,8 @@ def _page_alone(name: str, ticket=None) -> AppTest:
 
 
 @pytest.mark.parametrize("name", ["overview.py", "sites.py", "users.py", "accounts.py", "plans.py",
-                                  "my_account.py", "ai_pricing.py"])
+                                  "my_account.py", "ai_pricing.py", "automation.py", "automation_runs.py",
+                                  "schedulers.py"])
 def test_page_without_login_shows_nothing(app_db, name):
     at = _page_alone(name)
     assert texts(at.warning) == ["Please log in first."]
