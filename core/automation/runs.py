@@ -45,6 +45,7 @@ class Forecast:
     stages: list[StageForecast]
     budget: int
     available: int
+    article: int = 0  # the estimate of one article (a typical one when no task waits)
 
     @property
     def credits(self) -> int:
@@ -103,7 +104,9 @@ def forecast(session: Session, actor: Actor, *, site_id: int, settings: config.S
     out.append(StageForecast(7, config.STAGES[7], min(s.batch(7), articles), 0))
     waiting = len(stages.plan_publishing(session, actor, site.id, s.batch(8)))
     out.append(StageForecast(8, config.STAGES[8], min(s.batch(8), waiting + articles), 0))
-    return Forecast(site.id, out, s.credit_budget, credits.available(session, actor))
+    articles = out[3]
+    article = articles.credits // articles.items if articles.items else typical.get(4, 0)
+    return Forecast(site.id, out, s.credit_budget, credits.available(session, actor), article)
 
 
 def _active(session: Session, site_id: int) -> AutomationRun | None:
@@ -122,10 +125,6 @@ def _lock_config(session: Session, site: Site) -> AutomationConfig:
                              .execution_options(populate_existing=True))
     assert row is not None
     return row
-
-
-def _article_price(fc: Forecast, typical_article: int) -> int:
-    return next((s.credits // s.items for s in fc.stages if s.stage == 4 and s.items), typical_article)
 
 
 def start(session: Session, actor: Actor, *, site_id: int, trigger: str = "manual",
@@ -150,10 +149,9 @@ def start(session: Session, actor: Actor, *, site_id: int, trigger: str = "manua
         run.status, run.stop_reason, run.completed_at = RunStatus.completed, "nothing_to_do", now
         run.error_message = "Nothing to do: no new keywords, clusters, ideas, tasks or approved articles."
     else:
-        article = _article_price(fc, stages.typical(session, actor, site.id, s.as_dict()).get(4, 0))
-        if fc.stages[3].items and s.credit_budget < article:
+        if fc.stages[3].items and s.credit_budget < fc.article:
             raise ValidationFailed(f"The credit budget of {s.credit_budget:,} credits is lower than one article "
-                                   f"(about {article:,} credits): raise credit_budget in the automation settings.")
+                                   f"(about {fc.article:,} credits): raise credit_budget in the automation settings.")
         try:
             hold = credits.reserve(session, actor, amount=fc.reserve, purpose=f"automation run {run.run_id}")
         except InsufficientCredits as exc:

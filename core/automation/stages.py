@@ -36,7 +36,6 @@ from db.enums import (
 )
 from db.models import Clusters, Content, ContentIdeas, Images, Keywords, Sector, Tasks
 
-AI_STAGES = frozenset({1, 2, 4, 5, 6})  # stage 1 only with AI clustering
 CONCURRENT = frozenset({4, 5, 6})  # articles, image prompts and images go as wide as the provider allows
 ACTIVE = (ContentStatus.draft, ContentStatus.review, ContentStatus.approved)
 

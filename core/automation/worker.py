@@ -234,12 +234,11 @@ class Worker:
             if str(stage) not in results and not self.settings.get("retry_only"):
                 planned = self._candidates(session, stage)
                 for p in planned:
-                    p_est = stages.estimate(session, self.actor, stage, p, self.settings) if stage in stages.AI_STAGES \
-                        else 0
+                    cost = stages.estimate(session, self.actor, stage, p, self.settings)
                     session.add(AutomationRunItem(account_id=self.account_id, site_id=self.site_id, run_id=run.id,
                                                   stage=stage, object_type=p.object_type, object_id=p.object_id,
                                                   sector_id=p.sector_id, label=p.label[:255], payload=p.payload,
-                                                  estimate_credits=p_est))
+                                                  estimate_credits=cost))
                 forecast = next((s["items"] for s in (run.forecast_json or {}).get("stages", [])
                                  if s["stage"] == stage), 0)
                 results[str(stage)] = {"planned": len(planned), "started_at": datetime.now(UTC).isoformat()}
@@ -313,8 +312,7 @@ class Worker:
         stop: Gate | None = None
         queue = list(pending)
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"run-{self.run_id}") as pool:
-            running: dict[Future, AutomationRunItem] = {}
-            lock = threading.Lock()
+            running: dict[Future, AutomationRunItem] = {}  # only this thread changes it and in_flight
             while queue or running:
                 while queue and stop is None and len(running) < self.concurrency:
                     item = queue[0]
@@ -323,16 +321,14 @@ class Worker:
                         stop = gate
                         break
                     queue.pop(0)
-                    with lock:
-                        self.in_flight += item.estimate_credits
+                    self.in_flight += item.estimate_credits
                     running[pool.submit(self._do, stage, item)] = item
                 if not running:
                     break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in finished:
                     item = running.pop(future)
-                    with lock:
-                        self.in_flight -= item.estimate_credits
+                    self.in_flight -= item.estimate_credits
                     gate = self._after(future.result())
                     if gate.verdict != "go" and stop is None:
                         stop = gate

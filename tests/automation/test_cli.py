@@ -74,8 +74,8 @@ def test_pause_resume_and_cancel_from_the_command_line(rt, pipeline):
 
 def test_sigterm_finishes_the_item_in_hand_and_releases_the_run(rt, pipeline, tmp_path):
     w = make_world(rt, keywords=0)
-    add_tasks(rt, w, 6)
-    set_config(rt, w, stage_4_batch_size=6, auto_approve="off", auto_publish="off")
+    add_tasks(rt, w, 12)
+    set_config(rt, w, stage_4_batch_size=12, auto_approve="off", auto_publish="off")
     pipeline.delay = 1.0
     out = cli(rt, "run-automation", "--account", str(w.account_id), "--site", str(w.site_id), "--json")
     run_id = json.loads(out.stdout)["id"]
@@ -106,4 +106,4 @@ def test_sigterm_finishes_the_item_in_hand_and_releases_the_run(rt, pipeline, tm
     assert done.returncode == 0, done.stdout
     out = cli(rt, "run", "--run", str(run_id), "--json")
     result = json.loads(out.stdout)
-    assert result["status"] == "completed" and result["stage_results"]["4"]["done"] == 6
+    assert result["status"] == "completed" and result["stage_results"]["4"]["done"] == 12

@@ -54,7 +54,7 @@ def test_pause_stops_between_items_and_resume_continues_where_it_stopped(rt, pip
     w = make_world(rt, keywords=0)
     add_tasks(rt, w, 12)
     set_config(rt, w, **{**ARTICLES_ONLY, "stage_4_batch_size": 12})
-    pipeline.delay = 0.5
+    pipeline.delay = 1.0  # long enough that the command lands while items are still waiting
     run_id = start(rt, w)
     thread, out = _worker(rt)
     _wait(lambda: _done_items(rt, run_id) >= 1)
@@ -82,7 +82,7 @@ def test_cancel_stops_the_run_and_releases_its_reservation(rt, pipeline):
     w = make_world(rt, keywords=0)
     add_tasks(rt, w, 12)
     set_config(rt, w, **{**ARTICLES_ONLY, "stage_4_batch_size": 12})
-    pipeline.delay = 0.5
+    pipeline.delay = 1.0  # long enough that the command lands while items are still waiting
     run_id = start(rt, w)
     thread, out = _worker(rt)
     _wait(lambda: _done_items(rt, run_id) >= 1)

@@ -31,7 +31,7 @@ def test_a_run_goes_from_keywords_to_approved_articles(rt, world, pipeline):
             Content.site_id == world.site_id, Content.status == "approved"))
         assert approved == 3
         assert s.scalar(select(func.count()).select_from(Images).where(Images.site_id == world.site_id,
-                                                                       Images.status == "generated")) == 9
+                                                                       Images.status == "generated")) == 15  # 3 × (1 featured + 4, the default max images)
         charged = -s.scalar(select(func.sum(CreditTransaction.amount)).where(
             CreditTransaction.account_id == world.account_id, CreditTransaction.amount < 0))
         assert view.credits_used == charged
