@@ -40,3 +40,20 @@ def test_a_run_goes_from_keywords_to_approved_articles(rt, world, pipeline):
             select(Account.credits).where(Account.id == world.account_id))
         assert s.scalar(select(func.count()).select_from(AutomationRunItem).where(
             AutomationRunItem.run_id == run_id, AutomationRunItem.status == "pending")) == 0
+
+
+def test_ai_clustering_where_the_site_chose_it(rt, pipeline):
+    from tests.automation.conftest import make_world
+
+    w = make_world(rt, keywords=10)
+    set_config(rt, w, clustering="ai", stage_1_batch_size=10, stage_2_batch_size=1, ideas_per_cluster=1,
+               stage_3_batch_size=1, stage_4_batch_size=1, auto_approve="off", auto_publish="off")
+    with rt.transaction() as s:
+        fc = runs.forecast(s, w.actor, site_id=w.site_id)
+        assert fc.stages[0].items == 10 and fc.stages[0].credits > 0  # AI clustering is charged
+        run_id = runs.start(s, w.actor, site_id=w.site_id).id
+    assert work_all(rt) == ["completed"]
+    with rt.transaction() as s:
+        view = runs.get(s, w.actor, run_id=run_id)
+    assert view.stage_results["1"]["done"] == 1 and view.stage_results["1"]["credits"] > 0
+    assert pipeline.calls["clusters"] == 1 and view.stage_results["4"]["done"] == 1
