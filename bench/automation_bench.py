@@ -11,13 +11,18 @@
 2. claim — --runs automation_run rows across many sites (mostly completed or failed, some paused, a few held by a
    live worker, a few pending): core.automation.worker.claim_next of the oldest due run (released between
    repetitions), and of nothing (an idle scheduler's poll); core.automation.jobs.start_due among as many
-   automation_config rows, a handful of them due, and with none due; an idle jobs.tick. Median and p95 in ms.
+   automation_config rows, a handful of them due, and with none due; an idle jobs.tick. Median and p95 in ms;
+3. control — how fast pause, resume and cancel take effect on a running run (bench/automation_control.py);
+4. crash — three scheduler.py processes on PostgreSQL, one killed with SIGKILL mid-run: every item once, the ledger,
+   the WordPress posts (bench/automation_control.py; skipped on SQLite and without WP_URL/WP_USER/WP_APP_PASSWORD).
 
     python3 dev.py bench automation [--articles 50] [--concurrency 5] [--delay 1.0] [--runs 10000] [--repeat 50]
-                                    [--url postgresql+psycopg://…]
+                                    [--control-tasks 20] [--sites 10] [--schedulers 3]
+                                    [--parts run,control,crash,claim] [--url postgresql+psycopg://…]
 
-Default database: a fresh SQLite file in a temporary directory; --url names a PostgreSQL server, on which a scratch
-database is made and dropped. The benchmark prints figures; it asserts nothing about them.
+Every provider call of parts 1, 3 and 4 takes --delay s (one fake AI server, started here). Default database: a fresh
+SQLite file in a temporary directory; --url names a PostgreSQL server, on which a scratch database is made and
+dropped. The benchmark prints figures; it asserts nothing about them.
 """
 from __future__ import annotations
 
@@ -40,26 +45,24 @@ os.environ.setdefault("IGNY8_SECRET_KEY", secrets.token_urlsafe(32))  # provider
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
+from bench.automation_control import GRANT, bench_control, bench_crash, point_providers, site_with_tasks  # noqa: E402
 from core import config as app_config  # noqa: E402
 from core import runtime, tenancy  # noqa: E402
-from core.ai import providers  # noqa: E402
 from core.automation import config, jobs, runs, stages, worker  # noqa: E402
 from core.billing import credits  # noqa: E402
 from core.common import claim  # noqa: E402
 from core.identity import accounts  # noqa: E402
 from db import scratch  # noqa: E402
-from db.enums import AccountStatus, ImageStatus, RunStatus, RunTrigger, TaskStatus  # noqa: E402
+from db.enums import AccountStatus, ImageStatus, RunStatus, RunTrigger  # noqa: E402
 from db.models import (  # noqa: E402
     Account,
     AutomationConfig,
     AutomationRun,
     AutomationRunItem,
-    Clusters,
     Content,
     Images,
     Sector,
     Site,
-    Tasks,
 )
 from tests.ai.helpers import API_KEY  # noqa: E402
 from tests.fakes.openai_server import FakeAI  # noqa: E402
@@ -67,7 +70,6 @@ from tests.fakes.pipeline_ai import Pipeline  # noqa: E402
 
 TARGET = 1.3
 REASONS = runs.REASONS
-GRANT = 10_000_000
 AI_STAGES = (4, 5, 6)
 
 
@@ -76,37 +78,11 @@ AI_STAGES = (4, 5, 6)
 def _run_world(rt, fake: FakeAI, *, articles: int, concurrency: int, delay: float) -> tuple[tenancy.Actor, int]:
     """Both providers at the fake, an account with plenty of credits, a site and sector with `articles` queued
     tasks (and nothing for stages 1–3), and the site's automation settings; the owner and the site."""
-    op = tenancy.operator_actor()
-    limits = {"max_concurrency": concurrency, "rpm": 100_000, "max_attempts": 1, "timeout_s": delay + 30}
-    marker = uuid.uuid4().hex[:8]
-    with rt.transaction() as s:
-        providers.update_provider(s, op, provider_id="openai", api_endpoint=fake.url, api_key=API_KEY,
-                                  config=limits, is_active=True)
-        providers.update_provider(s, op, provider_id="runware", api_endpoint=fake.runware_url, api_key=API_KEY,
-                                  config=limits, is_active=True)
-        acct = accounts.create_account_record(s, name=f"Automation bench {marker}", slug=f"ab-{marker}",
-                                              plan_slug="agency", status=AccountStatus.active)
-        site = Site(account_id=acct.id, name="Bench site", slug=f"bench-{marker}")
-        s.add(site)
-        s.flush()
-        sector = Sector(account_id=acct.id, site_id=site.id, name="Bench", slug="bench")
-        s.add(sector)
-        s.flush()
-        base = {"account_id": acct.id, "site_id": site.id, "sector_id": sector.id}
-        cluster = Clusters(**base, name="Bench")  # no keywords: stage 2 has nothing to do
-        s.add(cluster)
-        s.flush()
-        s.add_all([Tasks(**base, title=f"Bench article {i}", description="A benchmark article",
-                         cluster_id=cluster.id, keywords=f"bench keyword {i}", word_count=300,
-                         status=TaskStatus.queued) for i in range(articles)])
-        credits.grant(s, tenancy.operator_actor(acct.id), amount=GRANT, kind="purchase", reason="bench")
-        owner, site_id = tenancy.operator_actor(acct.id), site.id
-    with rt.transaction() as s:
-        config.update(s, owner, site_id=site_id, changes={
-            "stage_4_batch_size": articles, "stage_5_batch_size": articles, "stage_6_batch_size": articles,
-            "stage_7_batch_size": articles, "stage_8_batch_size": articles, "within_stage_delay": 0,
-            "between_stage_delay": 0, "auto_approve": "on", "auto_publish": "off", "credit_budget": GRANT})
-    return owner, site_id
+    point_providers(rt, fake, concurrency=concurrency, delay=delay)
+    w = site_with_tasks(rt, tasks=articles, title="Bench article", changes={
+        **{f"stage_{n}_batch_size": articles for n in (4, 5, 6, 7, 8)}, "auto_approve": "on", "auto_publish": "off",
+        "credit_budget": GRANT})
+    return w.owner, w.site_id
 
 
 def _spans(requests) -> tuple[float, int]:
@@ -129,29 +105,29 @@ def _wall(entry: dict) -> float:
         return float("nan")
 
 
-def bench_run(rt, *, articles: int, concurrency: int, delay: float) -> None:
-    with FakeAI(api_key=API_KEY) as fake:
-        fake.default_delay = delay  # image (and Runware) answers
-        fake.chat_responder = pipeline = Pipeline(delay=delay)
-        owner, site_id = _run_world(rt, fake, articles=articles, concurrency=concurrency, delay=delay)
-        with rt.transaction() as s:
-            run = runs.start(s, owner, site_id=site_id)
-            run_pk, run_key, forecast = run.id, run.run_id, run.forecast_credits
-            reserved = credits.held(s, owner, reservation_id=run.reservation_id) if run.reservation_id else 0
-        with rt.transaction() as s:
-            balance_before = s.scalar(select(Account.credits).where(Account.id == owner.account_id))
-        fake.requests.clear()
-        began = time.perf_counter()
-        outcomes = jobs.tick(rt, owner=f"bench-automation-{uuid.uuid4().hex[:6]}", stopping=threading.Event())
-        elapsed = time.perf_counter() - began
-        chat = fake.posts("/chat/completions")
-        pictures = fake.posts("/images/generations") + fake.posts("/runware")
-        by_kind = {"article": [], "image_prompts": []}
-        for r in chat:
-            kind = pipeline.kind(r.json["messages"][-1]["content"]) if isinstance(r.json, dict) else "other"
-            by_kind.setdefault(kind, []).append(r)
-        stage_calls = {4: by_kind["article"], 5: by_kind["image_prompts"], 6: pictures}
-        most_at_once = fake.max_in_flight
+def bench_run(rt, fake: FakeAI, *, articles: int, concurrency: int, delay: float) -> None:
+    fake.reset()
+    fake.default_delay = delay  # image (and Runware) answers
+    fake.chat_responder = pipeline = Pipeline(delay=delay)
+    owner, site_id = _run_world(rt, fake, articles=articles, concurrency=concurrency, delay=delay)
+    with rt.transaction() as s:
+        run = runs.start(s, owner, site_id=site_id)
+        run_pk, run_key, forecast = run.id, run.run_id, run.forecast_credits
+        reserved = credits.held(s, owner, reservation_id=run.reservation_id) if run.reservation_id else 0
+    with rt.transaction() as s:
+        balance_before = s.scalar(select(Account.credits).where(Account.id == owner.account_id))
+    fake.requests.clear()
+    began = time.perf_counter()
+    outcomes = jobs.tick(rt, owner=f"bench-automation-{uuid.uuid4().hex[:6]}", stopping=threading.Event())
+    elapsed = time.perf_counter() - began
+    chat = fake.posts("/chat/completions")
+    pictures = fake.posts("/images/generations") + fake.posts("/runware")
+    by_kind = {"article": [], "image_prompts": []}
+    for r in chat:
+        kind = pipeline.kind(r.json["messages"][-1]["content"]) if isinstance(r.json, dict) else "other"
+        by_kind.setdefault(kind, []).append(r)
+    stage_calls = {4: by_kind["article"], 5: by_kind["image_prompts"], 6: pictures}
+    most_at_once = fake.max_in_flight
     with rt.transaction() as s:
         run = s.get(AutomationRun, run_pk)
         results = dict(run.stage_results or {})
@@ -357,11 +333,23 @@ def bench_claim(rt, *, n: int, repeat: int, due: int = 5) -> None:
 
 # --- entry point --------------------------------------------------------------------------------------------------
 
-def _bench(url: str, args) -> None:
+PARTS = ("run", "control", "crash", "claim")  # claim last: its many pending and due rows stay behind
+
+
+def _bench(url: str, args, tmp: str) -> None:
     rt = runtime.start(url=url)
+    parts = [p.strip() for p in args.parts.split(",")]
     try:
-        bench_run(rt, articles=args.articles, concurrency=args.concurrency, delay=args.delay)
-        bench_claim(rt, n=args.runs, repeat=args.repeat)
+        with FakeAI(api_key=API_KEY) as fake:
+            if "run" in parts:
+                bench_run(rt, fake, articles=args.articles, concurrency=args.concurrency, delay=args.delay)
+            if "control" in parts:
+                bench_control(rt, fake, tasks=args.control_tasks, concurrency=args.concurrency, delay=args.delay)
+            if "crash" in parts:
+                bench_crash(rt, fake, logs=Path(tmp), sites=args.sites, articles=3, schedulers=args.schedulers,
+                            concurrency=args.concurrency, delay=args.delay)
+        if "claim" in parts:
+            bench_claim(rt, n=args.runs, repeat=args.repeat)
     finally:
         rt.engine.dispose()
 
@@ -373,8 +361,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--delay", type=float, default=1.0, help="seconds every provider call takes")
     ap.add_argument("--runs", type=int, default=10_000, help="automation runs (and configs) in the claim part")
     ap.add_argument("--repeat", type=int, default=50, help="repetitions of each timed call in the claim part")
+    ap.add_argument("--control-tasks", type=int, default=20, help="queued tasks of the control part's run")
+    ap.add_argument("--sites", type=int, default=10, help="sites (3 articles each) in the crash part")
+    ap.add_argument("--schedulers", type=int, default=3, help="scheduler processes in the crash part")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"which parts, comma-separated ({', '.join(PARTS)})")
     ap.add_argument("--url", help="a PostgreSQL server URL (default: a temporary SQLite file)")
     args = ap.parse_args(argv)
+    if unknown := set(p.strip() for p in args.parts.split(",")) - set(PARTS):
+        ap.error(f"unknown part(s) {', '.join(sorted(unknown))}: the parts are {', '.join(PARTS)}")
     before = os.environ.get("IGNY8_DATA_DIR")
     with tempfile.TemporaryDirectory(prefix="igny8_automation_bench_") as tmp:
         os.environ["IGNY8_DATA_DIR"] = tmp  # the generated images are written here
@@ -393,11 +387,11 @@ def _main(args, tmp: str) -> None:
     if args.url:
         url = scratch.create_database(args.url, "igny8_automation_bench")
         try:
-            _bench(url, args)
+            _bench(url, args, tmp)
         finally:
             scratch.drop_database(args.url, url)
     else:
-        _bench(f"sqlite:///{tmp}/bench.sqlite3", args)
+        _bench(f"sqlite:///{tmp}/bench.sqlite3", args, tmp)
 
 
 if __name__ == "__main__":
