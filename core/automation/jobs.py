@@ -41,6 +41,8 @@ def tick(uow: UnitOfWork, *, owner: str, stopping: threading.Event | None = None
     """One pass: start due runs, then work every claimable run; what became of each run worked."""
     stopping = stopping or threading.Event()
     schedulers.beat(uow, owner=owner)
+    with uow() as session:
+        runs.release_abandoned(session, now=now)
     start_due(uow, now=now)
     outcomes: list[str] = []
     while not stopping.is_set():

@@ -20,7 +20,7 @@ from core.billing import credits
 from core.errors import Conflict, DomainError, InsufficientCredits, NotFound, ValidationFailed
 from core.tenancy import Actor
 from db.enums import RunStatus, RunTrigger
-from db.models import AutomationConfig, AutomationRun, AutomationRunItem, Site
+from db.models import AutomationConfig, AutomationRun, AutomationRunItem, CreditReservation, Site
 
 ACTIVE = (RunStatus.pending, RunStatus.running, RunStatus.paused)
 FINISHED = (RunStatus.completed, RunStatus.failed, RunStatus.cancelled)
@@ -240,6 +240,22 @@ def cancel(session: Session, actor: Actor, *, run_id: int, now: datetime | None 
     return run
 
 
+def release_abandoned(session: Session, *, now: datetime | None = None) -> int:
+    """Release the credits of finished runs whose worker never did (it died after a cancel); how many runs."""
+    now = now or datetime.now(UTC)
+    stale = session.scalars(select(AutomationRun).join(
+        CreditReservation, CreditReservation.id == AutomationRun.reservation_id).where(
+        AutomationRun.status.in_(FINISHED), CreditReservation.released_at.is_(None),
+        (AutomationRun.claimed_by.is_(None)) | (AutomationRun.lease_until < now))
+        .with_for_update(skip_locked=True, of=AutomationRun).limit(100))
+    count = 0
+    for run in stale:
+        release_credits(session, run)
+        run.claimed_by, run.lease_until = None, None
+        count += 1
+    return count
+
+
 def release_credits(session: Session, run: AutomationRun) -> int:
     """Give back what the run still holds (once)."""
     if run.reservation_id is None:
@@ -262,6 +278,7 @@ def retry_failed(session: Session, actor: Actor, *, run_id: int) -> int:
     need = sum(i.estimate_credits for i in failed)
     release_credits(session, run)
     hold = credits.reserve(session, actor, amount=need, purpose=f"retry of automation run {run.run_id}")
+    run.budget_credits = max(run.budget_credits, run.total_credits_used + need)  # the retry may spend what it holds
     for item in failed:
         item.status, item.attempt, item.message = "pending", item.attempt + 1, ""
     first = min(i.stage for i in failed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -205,8 +206,6 @@ def test_stop_on_error_fails_the_run_with_the_reason(rt, pipeline):
 
 
 def test_a_due_site_gets_exactly_one_scheduled_run(rt, pipeline):
-    from datetime import UTC, datetime, timedelta
-
     from core.automation import config
 
     w = make_world(rt, keywords=0)
@@ -226,3 +225,37 @@ def test_a_due_site_gets_exactly_one_scheduled_run(rt, pipeline):
         assert view.next_run_at > datetime.now(UTC)  # the next one is tomorrow's
         (run,) = runs.list_runs(s, w.actor, site_id=w.site_id)
     assert run.trigger == "scheduled" and run.status == "pending"
+
+
+def test_the_maximum_run_time_stops_the_run_and_keeps_the_rest_for_later(rt, pipeline):
+    w = make_world(rt, keywords=0)
+    add_tasks(rt, w, 3)
+    set_config(rt, w, **ARTICLES_ONLY)
+    run_id = start(rt, w)
+    with rt.transaction() as s:  # a run whose deadline has passed (as after max_run_minutes of work)
+        s.get(AutomationRun, run_id).deadline_at = datetime.now(UTC) - timedelta(seconds=1)
+    assert work_all(rt) == ["completed"]
+    with rt.transaction() as s:
+        view = runs.get(s, w.actor, run_id=run_id)
+    assert view.stop_reason == "max_time" and "maximum run time" in view.message
+    assert _done_items(rt, run_id) == 0 and reserved(rt, w) == 0
+
+
+def test_a_run_cancelled_while_its_scheduler_died_gets_its_credits_back(rt, pipeline):
+    w = make_world(rt, keywords=0)
+    add_tasks(rt, w, 2)
+    set_config(rt, w, **ARTICLES_ONLY)
+    run_id = start(rt, w)
+    from core.automation import worker
+
+    assert worker.claim_next(rt, owner="doomed") == run_id  # claimed, then the scheduler dies
+    with rt.transaction() as s:
+        runs.cancel(s, w.actor, run_id=run_id)  # its lease is live: the credits wait for the worker
+    assert reserved(rt, w) > 0
+    with rt.transaction() as s:
+        s.get(AutomationRun, run_id).lease_until = datetime.now(UTC) - timedelta(seconds=1)
+    work_all(rt)  # the next scheduler pass sees the lease ran out and releases them
+    assert reserved(rt, w) == 0
+    with rt.transaction() as s:
+        run = s.get(AutomationRun, run_id)
+        assert run.status.value == "cancelled" and run.claimed_by is None
