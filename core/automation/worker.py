@@ -85,13 +85,18 @@ class Worker:
             self.settings = dict(run.settings_json or {})
             self.reservation_id = run.reservation_id
             self.budget = run.budget_credits
+            self.base_used = run.total_credits_used  # what earlier workers of this run recorded
             self.deadline = run.deadline_at
             approve, publish = _choices(session, run.site_id, self.settings)
             self.concurrency = _concurrency(session)
         self.actor = tenancy.system_actor(self.account_id)
         self.ctx = stages.Context(uow, self.actor, self.run_key, self.site_id, self.settings, self.reservation_id,
                                   approve, publish, lambda: datetime.now(UTC))
-        self.in_flight = 0  # estimates of items started and not yet recorded
+        # Budget bookkeeping of this worker, changed under the lock as items start and settle (an item's thread
+        # settles it right after its record committed): credits recorded, and estimates of items in flight.
+        self._lock = threading.Lock()
+        self.used = 0
+        self.in_flight = 0
 
     # --- the loop -------------------------------------------------------------------------------------------------
 
@@ -184,19 +189,20 @@ class Worker:
                             .values(lease_until=now + lease(), heartbeat_at=now))
             if estimate <= 0:
                 return Gate("go")
-            committed = run.total_credits_used + self.in_flight
+            with self._lock:
+                committed, in_flight = self.base_used + self.used + self.in_flight, self.in_flight
             if committed + estimate > self.budget:
                 return Gate("budget", f"The next item would cost up to {estimate:,} credits; with "
                                       f"{committed:,} of the {self.budget:,}-credit budget used or in use, the run "
                                       "stopped on its budget.")
-            return self._hold(session, estimate)
+            return self._hold(session, estimate, in_flight)
 
-    def _hold(self, session: Session, estimate: int) -> Gate:
+    def _hold(self, session: Session, estimate: int, in_flight: int) -> Gate:
         """Make the reservation hold what the items in flight and this one may cost."""
         if self.reservation_id is None:
             return Gate("go")
         held = credits.held(session, self.actor, reservation_id=self.reservation_id)
-        short = self.in_flight + estimate - held
+        short = in_flight + estimate - held
         if short > 0:
             try:
                 credits.extend(session, self.actor, reservation_id=self.reservation_id, amount=short)
@@ -297,11 +303,7 @@ class Worker:
             gate = self._gate(item.estimate_credits)
             if gate.verdict != "go":
                 return gate
-            self.in_flight += item.estimate_credits
-            try:
-                done = self._do(stage, item)
-            finally:
-                self.in_flight -= item.estimate_credits
+            done = self._do(stage, item)
             gate = self._after(done)
             if gate.verdict != "go":
                 return gate
@@ -312,7 +314,7 @@ class Worker:
         stop: Gate | None = None
         queue = list(pending)
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"run-{self.run_id}") as pool:
-            running: dict[Future, AutomationRunItem] = {}  # only this thread changes it and in_flight
+            running: dict[Future, AutomationRunItem] = {}
             while queue or running:
                 while queue and stop is None and len(running) < self.concurrency:
                     item = queue[0]
@@ -321,14 +323,14 @@ class Worker:
                         stop = gate
                         break
                     queue.pop(0)
-                    self.in_flight += item.estimate_credits
-                    running[pool.submit(self._do, stage, item)] = item
+                    with self._lock:  # counted from the gate on, so the next gate sees it
+                        self.in_flight += item.estimate_credits
+                    running[pool.submit(self._do, stage, item, counted=True)] = item
                 if not running:
                     break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in finished:
-                    item = running.pop(future)
-                    self.in_flight -= item.estimate_credits
+                    running.pop(future)
                     gate = self._after(future.result())
                     if gate.verdict != "go" and stop is None:
                         stop = gate
@@ -343,7 +345,21 @@ class Worker:
             return Gate("error", f"Stopped on an error (stop on error is on): {done.message}")
         return Gate("go")
 
-    def _do(self, stage: int, item: AutomationRunItem) -> stages.Done | None:
+    def _do(self, stage: int, item: AutomationRunItem, *, counted: bool = False) -> stages.Done | None:
+        """Do one item and record it, keeping the budget bookkeeping; None when the claim was lost."""
+        if not counted:
+            with self._lock:
+                self.in_flight += item.estimate_credits
+        done: stages.Done | None = None
+        try:
+            done = self._do_item(stage, item)
+            return done
+        finally:
+            with self._lock:
+                self.in_flight -= item.estimate_credits
+                self.used += done.credits if done is not None else 0
+
+    def _do_item(self, stage: int, item: AutomationRunItem) -> stages.Done | None:
         """Do one item and record it; None when the claim was lost (nothing recorded)."""
         took = time.monotonic()
         plan = stages.Planned(item.object_type, item.object_id, item.sector_id, item.label, dict(item.payload or {}),
