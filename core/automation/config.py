@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -202,6 +202,3 @@ def update(session: Session, actor: Actor, *, site_id: int, changes: Mapping[str
     session.flush()
     return get(session, actor, site_id=site.id)
 
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)

@@ -45,7 +45,7 @@ class Forecast:
     stages: list[StageForecast]
     budget: int
     available: int
-    article: int = 0  # the estimate of one article (a typical one when no task waits)
+    article: int = 0  # the estimate of one article (0 when the run writes none)
 
     @property
     def credits(self) -> int:
@@ -81,13 +81,22 @@ def forecast(session: Session, actor: Actor, *, site_id: int, settings: config.S
     site = tenancy.get(session, actor, Site, site_id)
     s = settings or config.settings_of(session, site_id=site.id)
     opts = s.as_dict()
-    typical = stages.typical(session, actor, site.id, opts)
+    sampled: dict[int, int] | None = None
+
+    def typical(stage: int) -> int:
+        # the sample rows cost tens of ms: made only when some stage prices an item that does not exist yet
+        nonlocal sampled
+        if sampled is None:
+            sampled = stages.typical(session, actor, site.id, opts)
+        return sampled.get(stage, 0)
+
     out: list[StageForecast] = []
 
     def add(stage: int, existing: list[stages.Planned], made: int) -> int:
         items = min(s.batch(stage), len(existing) + made)
         real = [stages.estimate(session, actor, stage, p, opts) for p in existing[:items]]
-        guessed = (items - len(real)) * typical.get(stage, 0) if stages.function_of(stage, opts) else 0
+        guessed = (items - len(real)) * typical(stage) if stages.function_of(stage, opts) and items > len(real) \
+            else 0
         out.append(StageForecast(stage, config.STAGES[stage], items, sum(real) + guessed))
         return items
 
@@ -104,8 +113,7 @@ def forecast(session: Session, actor: Actor, *, site_id: int, settings: config.S
     out.append(StageForecast(7, config.STAGES[7], min(s.batch(7), articles), 0))
     waiting = len(stages.plan_publishing(session, actor, site.id, s.batch(8)))
     out.append(StageForecast(8, config.STAGES[8], min(s.batch(8), waiting + articles), 0))
-    articles = out[3]
-    article = articles.credits // articles.items if articles.items else typical.get(4, 0)
+    article = out[3].credits // out[3].items if out[3].items else 0
     return Forecast(site.id, out, s.credit_budget, credits.available(session, actor), article)
 
 
@@ -118,12 +126,10 @@ def _lock_config(session: Session, site: Site) -> AutomationConfig:
     # One start at a time per site: the config row (made when missing) is the site's lock.
     row = session.scalar(select(AutomationConfig).where(AutomationConfig.site_id == site.id).with_for_update()
                          .execution_options(populate_existing=True))
-    if row is None:
-        session.add(AutomationConfig(account_id=site.account_id, site_id=site.id))
+    if row is None:  # a row this transaction inserts is locked by it until the commit
+        row = AutomationConfig(account_id=site.account_id, site_id=site.id)
+        session.add(row)
         session.flush()
-        row = session.scalar(select(AutomationConfig).where(AutomationConfig.site_id == site.id).with_for_update()
-                             .execution_options(populate_existing=True))
-    assert row is not None
     return row
 
 

@@ -49,7 +49,6 @@ class Planned:
     sector_id: int | None
     label: str
     payload: dict = field(default_factory=dict)
-    estimate: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,6 @@ class Context:
     reservation_id: int | None
     approve: bool
     publish: bool
-    now: Callable[[], datetime]
 
     def job_key(self, stage: int, object_id: int, attempt: int) -> str:
         return f"automation:{self.run_key}:s{stage}:{object_id}:a{attempt}"

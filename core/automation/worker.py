@@ -91,7 +91,7 @@ class Worker:
             self.concurrency = _concurrency(session)
         self.actor = tenancy.system_actor(self.account_id)
         self.ctx = stages.Context(uow, self.actor, self.run_key, self.site_id, self.settings, self.reservation_id,
-                                  approve, publish, lambda: datetime.now(UTC))
+                                  approve, publish)
         # Budget bookkeeping of this worker, changed under the lock as items start and settle (an item's thread
         # settles it right after its record committed): credits recorded, and estimates of items in flight.
         self._lock = threading.Lock()
@@ -362,8 +362,7 @@ class Worker:
     def _do_item(self, stage: int, item: AutomationRunItem) -> stages.Done | None:
         """Do one item and record it; None when the claim was lost (nothing recorded)."""
         took = time.monotonic()
-        plan = stages.Planned(item.object_type, item.object_id, item.sector_id, item.label, dict(item.payload or {}),
-                              item.estimate_credits)
+        plan = stages.Planned(item.object_type, item.object_id, item.sector_id, item.label, dict(item.payload or {}))
         lost = False
 
         def record(session: Session, done: stages.Done) -> None:

@@ -51,7 +51,8 @@ def _ledger_ok(rt, w) -> bool:
             select(Account.credits).where(Account.id == w.account_id))
 
 
-def test_pause_stops_between_items_and_resume_continues_where_it_stopped(rt, pipeline):
+def _working(rt, pipeline):
+    """A run of 12 slow articles being worked in a thread, its first article done."""
     w = make_world(rt, keywords=0)
     add_tasks(rt, w, 12)
     set_config(rt, w, **{**ARTICLES_ONLY, "stage_4_batch_size": 12})
@@ -59,6 +60,11 @@ def test_pause_stops_between_items_and_resume_continues_where_it_stopped(rt, pip
     run_id = start(rt, w)
     thread, out = _worker(rt)
     _wait(lambda: _done_items(rt, run_id) >= 1)
+    return w, run_id, thread, out
+
+
+def test_pause_stops_between_items_and_resume_continues_where_it_stopped(rt, pipeline):
+    w, run_id, thread, out = _working(rt, pipeline)
     with rt.transaction() as s:
         runs.pause(s, w.actor, run_id=run_id)
     thread.join(timeout=30)
@@ -80,13 +86,7 @@ def test_pause_stops_between_items_and_resume_continues_where_it_stopped(rt, pip
 
 
 def test_cancel_stops_the_run_and_releases_its_reservation(rt, pipeline):
-    w = make_world(rt, keywords=0)
-    add_tasks(rt, w, 12)
-    set_config(rt, w, **{**ARTICLES_ONLY, "stage_4_batch_size": 12})
-    pipeline.delay = 1.0  # long enough that the command lands while items are still waiting
-    run_id = start(rt, w)
-    thread, out = _worker(rt)
-    _wait(lambda: _done_items(rt, run_id) >= 1)
+    w, run_id, thread, out = _working(rt, pipeline)
     with rt.transaction() as s:
         runs.cancel(s, w.actor, run_id=run_id)
     thread.join(timeout=30)
